@@ -1,0 +1,24 @@
+import { printFields, printJson } from './command.ts'
+import type { Command } from './command.ts'
+import type { StatusView } from '../daemon/views.ts'
+
+export const statusCommand: Command = {
+  name: 'status',
+  summary: 'show the node\'s identity, reachability, relays, services, forwards and peers',
+  usage: '[--json]',
+  async run ({ client, json }) {
+    const status = await client.get<StatusView>('/status')
+    if (json) return printJson(status)
+    printFields([
+      ['peer id', status.peerId],
+      ['name', status.name ?? '-'],
+      ['version', `${status.version} (pid ${status.pid}, up ${status.uptimeSeconds}s)`],
+      ['reachability', `${status.reachability} (dht ${status.dhtMode})`],
+      ['addresses', status.addresses],
+      ['relays', status.relays],
+      ['services', status.services],
+      ['forwards', status.forwards],
+      ['peers', `${status.peers} connected, ${status.knownPeers} known`]
+    ])
+  }
+}

@@ -1,0 +1,24 @@
+import { homedir } from 'node:os'
+import { join, resolve } from 'node:path'
+
+/** The files a node keeps in its data directory. */
+export interface DataDir {
+  root: string
+  /** the Ed25519 identity key, protobuf-encoded as libp2p stores keys, mode 0600 */
+  identityKey: string
+  /** the control API's unix socket, mode 0600 */
+  controlSocket: string
+  /** holds the running daemon's pid; created exclusively so two daemons never share a directory */
+  pidFile: string
+}
+
+/** `--data-dir`, else `$AGENTMESH_HOME`, else `~/.agentmesh`. */
+export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv): DataDir {
+  const root = resolve(flag ?? env.AGENTMESH_HOME ?? join(homedir(), '.agentmesh'))
+  return {
+    root,
+    identityKey: join(root, 'identity.key'),
+    controlSocket: join(root, 'control.sock'),
+    pidFile: join(root, 'daemon.pid')
+  }
+}

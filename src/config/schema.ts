@@ -1,0 +1,42 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import { z } from 'zod'
+
+function isMultiaddr (value: string): boolean {
+  try {
+    multiaddr(value)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const address = z.string().refine(isMultiaddr, 'expected a multiaddr such as /ip4/127.0.0.1/tcp/4733')
+const bootstrapAddress = address.refine(value => value.includes('/p2p/'), 'expected a multiaddr that ends in /p2p/<peer id>')
+const seconds = z.number().positive()
+
+/** Every key of the configuration; `config/default.json` holds the defaults. */
+export const configSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'expected 1-63 lowercase letters, digits or dashes').nullable(),
+  listen: z.array(address).min(1, 'expected at least one listen address'),
+  announce: z.array(address),
+  bootstrap: z.array(bootstrapAddress),
+  dht: z.strictObject({
+    mode: z.enum(['auto', 'server', 'client'])
+  }),
+  discovery: z.strictObject({
+    walkIntervalSeconds: seconds,
+    bootstrapRedialSeconds: seconds
+  }),
+  connections: z.strictObject({
+    max: z.number().int().min(1),
+    inboundPerSecondPerHost: z.number().int().min(1),
+    maxIncomingPending: z.number().int().min(1),
+    dialTimeoutSeconds: seconds
+  }),
+  log: z.strictObject({
+    level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
+    format: z.enum(['auto', 'pretty', 'json'])
+  })
+})
+
+export type Config = z.infer<typeof configSchema>

@@ -1,0 +1,120 @@
+import { createServer } from 'node:http'
+import { chmod, unlink } from 'node:fs/promises'
+import { API_PREFIX, ApiError, badRequest, notFound } from '../control/protocol.ts'
+import type { Logger } from '../log/logger.ts'
+import type { IncomingMessage, Server, ServerResponse } from 'node:http'
+
+/** What a route answers: one JSON document, or JSON lines as they come. */
+export type RouteResult = unknown | JsonLines
+
+export class JsonLines {
+  readonly source: AsyncIterable<unknown>
+  constructor (source: AsyncIterable<unknown>) {
+    this.source = source
+  }
+}
+
+export interface RouteRequest {
+  body: Record<string, unknown>
+  query: URLSearchParams
+  /** aborts when the client goes away */
+  signal: AbortSignal
+}
+
+/** Routes keyed `'GET /status'`, relative to the API prefix. */
+export type Routes = Record<string, (request: RouteRequest) => Promise<RouteResult>>
+
+/** Requests carry small JSON documents; anything larger is refused before it is read. */
+const MAX_BODY_BYTES = 1024 * 1024
+
+export interface ControlServerComponents {
+  log: Logger
+}
+
+/** The daemon's local API on a unix socket that only this user can open (mode 0600). */
+export class ControlServer {
+  private readonly server: Server
+  private readonly socketPath: string
+  private readonly components: ControlServerComponents
+
+  constructor (socketPath: string, routes: Routes, components: ControlServerComponents) {
+    this.socketPath = socketPath
+    this.components = components
+    this.server = createServer((req, res) => { void this.handle(routes, req, res) })
+  }
+
+  /** Listens on the socket; the caller holds the data directory's lock, so a socket left there is stale. */
+  async start (): Promise<void> {
+    await unlink(this.socketPath).then(() => {
+      this.components.log.info({ socket: this.socketPath }, 'replaced a stale control socket')
+    }, () => {})
+    const umask = process.umask(0o177)
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.server.once('error', reject)
+        this.server.listen(this.socketPath, () => {
+          this.server.off('error', reject)
+          resolve()
+        })
+      })
+    } finally {
+      process.umask(umask)
+    }
+    await chmod(this.socketPath, 0o600)
+  }
+
+  async stop (): Promise<void> {
+    this.server.closeAllConnections()
+    await new Promise<void>(resolve => this.server.close(() => { resolve() }))
+    await unlink(this.socketPath).catch(() => {})
+  }
+
+  private async handle (routes: Routes, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const controller = new AbortController()
+    res.on('close', () => { controller.abort() })
+    try {
+      const url = new URL(req.url ?? '/', 'http://agentmesh')
+      const path = url.pathname.startsWith(API_PREFIX) ? url.pathname.slice(API_PREFIX.length) : undefined
+      const route = path == null ? undefined : routes[`${req.method} ${path}`]
+      if (route == null) throw notFound(`no such API call: ${req.method} ${url.pathname}`)
+      const body = await readJsonBody(req)
+      const result = await route({ body, query: url.searchParams, signal: controller.signal })
+      if (result instanceof JsonLines) {
+        res.writeHead(200, { 'content-type': 'application/x-ndjson' })
+        for await (const line of result.source) res.write(`${JSON.stringify(line)}\n`)
+        res.end()
+      } else {
+        sendJson(res, 200, result)
+      }
+    } catch (err: any) {
+      const error = err instanceof ApiError ? err : new ApiError(500, 'INTERNAL', err.message)
+      if (error.status >= 500) this.components.log.error({ err }, `control API ${req.method} ${req.url} failed`)
+      if (res.headersSent) res.destroy()
+      else sendJson(res, error.status, { error: { code: error.code, message: error.message } })
+    }
+  }
+}
+
+function sendJson (res: ServerResponse, status: number, value: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' })
+  res.end(`${JSON.stringify(value)}\n`)
+}
+
+async function readJsonBody (req: IncomingMessage): Promise<Record<string, unknown>> {
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of req) {
+    size += chunk.length
+    if (size > MAX_BODY_BYTES) throw badRequest(`request body over ${MAX_BODY_BYTES} bytes`)
+    chunks.push(chunk)
+  }
+  if (size === 0) return {}
+  let body: unknown
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+  } catch {
+    throw badRequest('request body is not valid JSON')
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw badRequest('request body must be a JSON object')
+  return body as Record<string, unknown>
+}

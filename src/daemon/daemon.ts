@@ -1,0 +1,79 @@
+import { mkdir } from 'node:fs/promises'
+import { loadOrCreateIdentity } from '../identity/key-file.ts'
+import { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
+import { DhtWalk } from '../discovery/dht-walk.ts'
+import { createMeshNode } from '../node/create-node.ts'
+import { VERSION } from '../version.ts'
+import { ControlServer } from './control-server.ts'
+import { acquirePidLock, releasePidLock } from './pid-lock.ts'
+import { controlRoutes } from './routes.ts'
+import type { Config } from '../config/schema.ts'
+import type { DataDir } from '../config/data-dir.ts'
+import type { Logger } from '../log/logger.ts'
+import type { MeshNode } from '../node/create-node.ts'
+
+export interface DaemonInit {
+  config: Config
+  dataDir: DataDir
+}
+
+export interface DaemonComponents {
+  log: Logger
+}
+
+/**
+ * Owns everything a running node is: the data directory's lock, the libp2p node, the
+ * discovery loops and the control API. `start` undoes what it did if a step fails.
+ */
+export class Daemon {
+  readonly node: MeshNode
+  private readonly dataDir: DataDir
+  private readonly control: ControlServer
+  private readonly keeper: BootstrapKeeper
+  private readonly walk: DhtWalk
+
+  private constructor (node: MeshNode, init: DaemonInit, components: DaemonComponents) {
+    const { config, dataDir } = init
+    const { log } = components
+    this.node = node
+    this.dataDir = dataDir
+    this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
+    this.keeper = new BootstrapKeeper({
+      addresses: config.bootstrap,
+      redialSeconds: config.discovery.bootstrapRedialSeconds,
+      onConnect: () => { this.walk.walkSoon() }
+    }, { node, log })
+    const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
+    this.control = new ControlServer(dataDir.controlSocket, controlRoutes(node, context), { log })
+  }
+
+  static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {
+    const { dataDir } = init
+    await mkdir(dataDir.root, { recursive: true, mode: 0o700 })
+    await acquirePidLock(dataDir.pidFile, dataDir.root)
+    const started: Array<() => Promise<void> | void> = [async () => releasePidLock(dataDir.pidFile)]
+    try {
+      const key = await loadOrCreateIdentity(dataDir.identityKey)
+      const node = await createMeshNode(init.config, key)
+      const daemon = new Daemon(node, init, components)
+      await node.start()
+      started.unshift(async () => node.stop())
+      await daemon.control.start()
+      started.unshift(async () => daemon.control.stop())
+      await daemon.keeper.start()
+      daemon.walk.start()
+      return daemon
+    } catch (err) {
+      for (const undo of started) await undo()
+      throw err
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.walk.stop()
+    this.keeper.stop()
+    await this.control.stop()
+    await this.node.stop()
+    await releasePidLock(this.dataDir.pidFile)
+  }
+}

@@ -1,0 +1,90 @@
+import { KEEP_ALIVE } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from '../log/logger.ts'
+import type { MeshNode } from '../node/create-node.ts'
+import type { PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export interface BootstrapKeeperInit {
+  /** multiaddrs ending in /p2p/<peer id> */
+  addresses: string[]
+  /** how often a bootstrap node that is not connected is dialled again */
+  redialSeconds: number
+  /** called after each successful (re)connection to a bootstrap node */
+  onConnect(peer: PeerId): void
+}
+
+export interface BootstrapKeeperComponents {
+  node: Pick<MeshNode, 'dial' | 'getConnections' | 'peerStore'>
+  log: Logger
+}
+
+interface BootstrapPeer {
+  id: PeerId
+  address: Multiaddr
+  /** the last dial failed; its next failure is not logged again */
+  down: boolean
+}
+
+/**
+ * Keeps the node connected to its bootstrap nodes: dials them at start and re-dials any
+ * that is not connected every `redialSeconds`, so a bootstrap node that was down is
+ * rejoined when it comes back, without help.
+ */
+export class BootstrapKeeper {
+  private readonly peers: BootstrapPeer[]
+  private readonly init: BootstrapKeeperInit
+  private readonly components: BootstrapKeeperComponents
+  private timer?: NodeJS.Timeout
+  private readonly controller = new AbortController()
+
+  constructor (init: BootstrapKeeperInit, components: BootstrapKeeperComponents) {
+    this.init = init
+    this.components = components
+    this.peers = init.addresses.map(address => {
+      const ma = multiaddr(address)
+      const id = ma.getComponents().findLast(component => component.name === 'p2p')?.value
+      if (id == null) throw new Error(`bootstrap address ${address} has no /p2p/<peer id>`)
+      return { id: peerIdFromString(id), address: ma, down: false }
+    })
+  }
+
+  async start (): Promise<void> {
+    for (const peer of this.peers) {
+      // KEEP_ALIVE spares bootstrap connections from the connection pruner
+      await this.components.node.peerStore.merge(peer.id, {
+        multiaddrs: [peer.address],
+        tags: { [KEEP_ALIVE]: { value: 1 } }
+      })
+    }
+    if (this.peers.length === 0) return
+    void this.redial()
+    this.timer = setInterval(() => { void this.redial() }, this.init.redialSeconds * 1000)
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    this.controller.abort()
+  }
+
+  private async redial (): Promise<void> {
+    await Promise.all(this.peers
+      .filter(peer => this.components.node.getConnections(peer.id).length === 0)
+      .map(async peer => this.dial(peer)))
+  }
+
+  private async dial (peer: BootstrapPeer): Promise<void> {
+    const { log, node } = this.components
+    try {
+      await node.dial(peer.address, { signal: this.controller.signal })
+      log.info({ peer: peer.id.toString() }, peer.down ? 'bootstrap node is back' : 'connected to bootstrap node')
+      peer.down = false
+      this.init.onConnect(peer.id)
+    } catch (err: any) {
+      if (this.controller.signal.aborted) return
+      if (!peer.down) log.warn({ peer: peer.id.toString(), address: peer.address.toString() }, `bootstrap node unreachable, retrying every ${this.init.redialSeconds}s: ${err.message}`)
+      peer.down = true
+    }
+  }
+}

@@ -1,0 +1,29 @@
+import { isPrivate } from '@libp2p/utils'
+import { Circuit } from '@multiformats/multiaddr-matcher'
+import type { NodeAddress } from '@libp2p/interface-internal'
+
+export type Reachability = 'public' | 'private' | 'unknown'
+
+/**
+ * Whether peers on the internet can dial this node: `public` once a public address is
+ * verified (a public listen address, or an observed one that autonat confirmed),
+ * `unknown` while a public address awaits verification, otherwise `private` (only
+ * private, loopback or relayed addresses).
+ */
+export function reachability (addresses: NodeAddress[]): Reachability {
+  const candidates = addresses.filter(({ multiaddr }) => !Circuit.exactMatch(multiaddr) && !isPrivate(multiaddr))
+  if (candidates.some(address => address.verified)) return 'public'
+  return candidates.length > 0 ? 'unknown' : 'private'
+}
+
+/** The relays holding a reservation for this node, read off its `/p2p-circuit` addresses. */
+export function relaysOf (addresses: NodeAddress[]): string[] {
+  const relays = new Set<string>()
+  for (const { multiaddr } of addresses) {
+    const components = multiaddr.getComponents()
+    const circuit = components.findIndex(component => component.name === 'p2p-circuit')
+    const relay = components.slice(0, Math.max(circuit, 0)).findLast(component => component.name === 'p2p')?.value
+    if (relay != null) relays.add(relay)
+  }
+  return [...relays]
+}
