@@ -106,15 +106,15 @@ export const RoutingHint = {
 export type RoutingHint = typeof RoutingHint[keyof typeof RoutingHint]
 
 /** Service names: a DNS-label-like ASCII token, safe to log and to use in a path. */
-export const SERVICE_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 export const MAX_SERVICE_NAME_BYTES = 64
+export const SERVICE_NAME_PATTERN = new RegExp(`^[A-Za-z0-9][A-Za-z0-9._-]{0,${MAX_SERVICE_NAME_BYTES - 1}}$`)
 
 /** A credential of up to 123 bytes: what fits one option after its length byte. */
 export const MAX_TRUST_TOKEN_BYTES = MAX_OPTION_DATA_BYTES - 1
 
-/** Metadata keys are lower-case tokens; the pattern also keeps out `__proto__`. */
-export const METADATA_KEY_PATTERN = /^[a-z0-9][a-z0-9._-]{0,31}$/
+/** Metadata keys are lower-case ASCII tokens; starting alphanumeric also keeps out `__proto__`. */
 export const MAX_METADATA_KEY_BYTES = 32
+export const METADATA_KEY_PATTERN = new RegExp(`^[a-z0-9][a-z0-9._-]{0,${MAX_METADATA_KEY_BYTES - 1}}$`)
 /** The longest key and its value fit one option after their two length bytes. */
 export const MAX_METADATA_VALUE_BYTES = MAX_OPTION_DATA_BYTES - 2 - MAX_METADATA_KEY_BYTES
 
@@ -135,3 +135,13 @@ export const MAX_DEADLINE_MS = 0xffff_ffff
  * bounds what a peer that opens streams and sends nothing can tie up.
  */
 export const HEADER_TIMEOUT_MS = 5_000
+
+/** Whether `value` is one of a registry's values, narrowing it to that registry's type. */
+export function isRegistered <T extends number> (registry: Readonly<Record<string, T>>, value: number): value is T {
+  return (Object.values(registry) as number[]).includes(value)
+}
+
+/** Whether `value` is an integer from 0 to `max`. */
+export function isUint (value: number, max: number): boolean {
+  return Number.isInteger(value) && value >= 0 && value <= max
+}

@@ -1,4 +1,4 @@
-import { MAX_PING_COUNT } from '../daemon/ping.ts'
+import { MAX_PING_COUNT } from '../control/protocol.ts'
 import { printJson, UsageError } from './command.ts'
 import type { Command } from './command.ts'
 import type { PingReply } from '../daemon/ping.ts'

@@ -5,6 +5,9 @@
  */
 export const API_PREFIX = '/v1'
 
+/** `POST /ping` sends at most this many pings */
+export const MAX_PING_COUNT = 1000
+
 export interface ApiErrorBody {
   error: { code: string, message: string }
 }

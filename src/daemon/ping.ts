@@ -6,7 +6,6 @@ import type { MeshNode } from '../node/create-node.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export const MAX_PING_COUNT = 1000
 const PING_INTERVAL_MS = 1000
 const PING_TIMEOUT_MS = 10_000
 

@@ -1,6 +1,6 @@
-import { badRequest } from '../control/protocol.ts'
+import { badRequest, MAX_PING_COUNT } from '../control/protocol.ts'
 import { JsonLines } from './control-server.ts'
-import { MAX_PING_COUNT, parsePeerTarget, pingPeer } from './ping.ts'
+import { parsePeerTarget, pingPeer } from './ping.ts'
 import { idView, peersView, statusView } from './views.ts'
 import type { Routes } from './control-server.ts'
 import type { StatusContext } from './views.ts'

@@ -7,7 +7,7 @@ export interface DhtWalkInit {
 }
 
 export interface DhtWalkComponents {
-  node: Pick<MeshNode, 'peerId' | 'peerRouting'>
+  node: Pick<MeshNode, 'peerId' | 'peerStore' | 'services'>
   log: Logger
 }
 
@@ -16,9 +16,11 @@ const WALK_TIMEOUT_MS = 20_000
 
 /**
  * Finds the other members of the mesh through the DHT: closest-peers lookups for the
- * node's own id and for a random key, at start, after each bootstrap (re)connection and
- * every `intervalSeconds`. libp2p's peer routing stores what the lookups find in the
- * peer store, which is what `peers` lists.
+ * node's own id and for a random key, after each bootstrap (re)connection and every
+ * `intervalSeconds`. The peers named in the answers go to the peer store, which is what
+ * `peers` lists. (libp2p's `peerRouting.getClosestPeers` would also store them, but it
+ * runs a full `findPeer` lookup for every peer named without addresses: a storm of
+ * queries that grows with the mesh.)
  */
 export class DhtWalk {
   private readonly init: DhtWalkInit
@@ -61,16 +63,21 @@ export class DhtWalk {
   private async walk (): Promise<void> {
     const { node, log } = this.components
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(WALK_TIMEOUT_MS)])
-    let found = 0
+    const found = new Set<string>()
     try {
       for (const key of [node.peerId.toMultihash().bytes, randomBytes(32)]) {
-        for await (const peer of node.peerRouting.getClosestPeers(key, { signal })) {
-          if (!peer.id.equals(node.peerId)) found++
+        for await (const event of node.services.dht.getClosestPeers(key, { signal })) {
+          if (event.name !== 'PEER_RESPONSE') continue
+          for (const peer of event.closer) {
+            if (peer.id.equals(node.peerId) || peer.multiaddrs.length === 0) continue
+            await node.peerStore.merge(peer.id, { multiaddrs: peer.multiaddrs }, { signal })
+            found.add(peer.id.toString())
+          }
         }
       }
-      log.debug({ found }, 'dht walk done')
+      log.debug({ found: found.size }, 'dht walk done')
     } catch (err: any) {
-      if (!this.controller.signal.aborted) log.debug({ found }, `dht walk ended: ${err.message}`)
+      if (!this.controller.signal.aborted) log.debug({ found: found.size }, `dht walk ended: ${err.message}`)
     }
   }
 }

@@ -4,6 +4,8 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { resolveDataDir } from '../../src/config/data-dir.ts'
+import { ControlClient } from '../../src/control/client.ts'
 import type { ChildProcess } from 'node:child_process'
 
 const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts')
@@ -84,7 +86,7 @@ export class TestDaemon {
     this.exited = new Promise(resolve => child.once('exit', code => { resolve(code) }))
   }
 
-  /** Starts a daemon and waits until its control API answers. */
+  /** Starts a daemon and waits until its control API answers; a daemon that does not is killed. */
   static async start (options: DaemonOptions = {}): Promise<TestDaemon> {
     const dataDir = options.dataDir ?? await tempDir()
     const args = [CLI, 'start', '--data-dir', dataDir, '--log-format', 'json']
@@ -93,10 +95,16 @@ export class TestDaemon {
     args.push(...options.args ?? [])
     const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     const daemon = new TestDaemon(dataDir, child)
-    await waitFor(`the daemon on ${dataDir} to answer`, async () => {
-      if (child.exitCode != null) throw new Error(`daemon exited ${child.exitCode}: ${daemon.stderr}`)
-      return (await cli(['id', '--data-dir', dataDir])).code === 0
-    }, 20_000)
+    const client = new ControlClient(resolveDataDir(dataDir, {}))
+    try {
+      await waitFor(`the daemon on ${dataDir} to answer`, async () => {
+        if (child.exitCode != null) throw new Error(`daemon exited ${child.exitCode}: ${daemon.stderr}`)
+        return client.get('/id')
+      }, 20_000, 100)
+    } catch (err) {
+      await daemon.stop('SIGKILL')
+      throw err
+    }
     return daemon
   }
 
