@@ -1,13 +1,23 @@
 #!/usr/bin/env node
-import { idCommand } from './id.ts'
 import { parseCommandArgs, usageLine, UsageError } from './command.ts'
+import { exposeCommand } from './expose.ts'
+import { forwardCommand } from './forward.ts'
+import { forwardsCommand } from './forwards.ts'
+import { idCommand } from './id.ts'
 import { peersCommand } from './peers.ts'
 import { pingCommand } from './ping.ts'
+import { servicesCommand } from './services.ts'
 import { startCommand } from './start.ts'
 import { statusCommand } from './status.ts'
+import { trustCommand } from './trust.ts'
+import { unexposeCommand } from './unexpose.ts'
+import { unforwardCommand } from './unforward.ts'
 import type { Command } from './command.ts'
 
-const COMMANDS: Command[] = [startCommand, idCommand, statusCommand, peersCommand, pingCommand]
+const COMMANDS: Command[] = [
+  startCommand, idCommand, statusCommand, peersCommand, pingCommand,
+  trustCommand, exposeCommand, unexposeCommand, servicesCommand, forwardCommand, unforwardCommand, forwardsCommand
+]
 
 function overview (): string {
   const width = Math.max(...COMMANDS.map(command => command.name.length)) + 2

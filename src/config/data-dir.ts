@@ -8,6 +8,12 @@ export interface DataDir {
   identityKey: string
   /** the control API's unix socket, mode 0600 */
   controlSocket: string
+  /** the allowlist of peers */
+  trust: string
+  /** the exposed services */
+  services: string
+  /** the local port forwards */
+  forwards: string
   /** holds the running daemon's pid; created exclusively so two daemons never share a directory */
   pidFile: string
 }
@@ -19,6 +25,9 @@ export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv
     root,
     identityKey: join(root, 'identity.key'),
     controlSocket: join(root, 'control.sock'),
-    pidFile: join(root, 'daemon.pid')
+    pidFile: join(root, 'daemon.pid'),
+    trust: join(root, 'trust.json'),
+    services: join(root, 'services.json'),
+    forwards: join(root, 'forwards.json')
   }
 }

@@ -33,6 +33,10 @@ export const configSchema = z.strictObject({
     maxIncomingPending: z.number().int().min(1),
     dialTimeoutSeconds: seconds
   }),
+  tunnels: z.strictObject({
+    maxPerPeer: z.number().int().min(1),
+    maxTotal: z.number().int().min(1)
+  }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     format: z.enum(['auto', 'pretty', 'json'])

@@ -35,6 +35,10 @@ export class ControlClient {
     return readJson<T>(await this.send('POST', path, body))
   }
 
+  async delete<T> (path: string, body: unknown): Promise<T> {
+    return readJson<T>(await this.send('DELETE', path, body))
+  }
+
   /** A call answered with JSON lines, yielded as they arrive. */
   async * lines<T> (path: string, body: unknown): AsyncGenerator<T> {
     const res = await this.send('POST', path, body)

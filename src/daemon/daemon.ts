@@ -2,7 +2,13 @@ import { mkdir } from 'node:fs/promises'
 import { loadOrCreateIdentity } from '../identity/key-file.ts'
 import { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
 import { DhtWalk } from '../discovery/dht-walk.ts'
+import { ExposeRegistry } from '../expose/expose-registry.ts'
+import { ForwardManager } from '../forward/forward-manager.ts'
 import { createMeshNode } from '../node/create-node.ts'
+import { DEFAULT_VNI } from '../node/constants.ts'
+import { TrustStore } from '../trust/trust-store.ts'
+import { TunnelAdmission } from '../tunnel/admission.ts'
+import { TUNNEL_PROTOCOL, tunnelHandler } from '../../protocols/tunnel/index.ts'
 import { VERSION } from '../version.ts'
 import { ControlServer } from './control-server.ts'
 import { acquirePidLock, releasePidLock } from './pid-lock.ts'
@@ -21,9 +27,16 @@ export interface DaemonComponents {
   log: Logger
 }
 
+/** What the daemon keeps in its data directory besides the key. */
+interface DaemonState {
+  trust: TrustStore
+  exposes: ExposeRegistry
+}
+
 /**
  * Owns everything a running node is: the data directory's lock, the libp2p node, the
- * discovery loops and the control API. `start` undoes what it did if a step fails.
+ * trust store, the exposed services and forwards, the discovery loops and the control
+ * API. `start` undoes what it did if a step fails.
  */
 export class Daemon {
   readonly node: MeshNode
@@ -31,12 +44,27 @@ export class Daemon {
   private readonly control: ControlServer
   private readonly keeper: BootstrapKeeper
   private readonly walk: DhtWalk
+  private readonly forwards: ForwardManager
 
-  private constructor (node: MeshNode, init: DaemonInit, components: DaemonComponents) {
+  private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
     const { log } = components
+    const { trust, exposes } = state
     this.node = node
     this.dataDir = dataDir
+    const admission = new TunnelAdmission(config.tunnels)
+    node.handle(TUNNEL_PROTOCOL, tunnelHandler({ vni: DEFAULT_VNI }, {
+      isTrusted: peer => trust.isTrusted(peer),
+      lookupService: name => exposes.lookup(name),
+      admit: peer => admission.admit(peer),
+      log
+    }), { maxInboundStreams: config.tunnels.maxPerPeer, maxOutboundStreams: config.tunnels.maxPerPeer })
+    this.forwards = new ForwardManager({
+      file: dataDir.forwards,
+      vni: DEFAULT_VNI,
+      dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
+      maxOutboundStreams: config.tunnels.maxPerPeer
+    }, { node, trust, log })
     this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
     this.keeper = new BootstrapKeeper({
       addresses: config.bootstrap,
@@ -44,7 +72,7 @@ export class Daemon {
       onConnect: () => { this.walk.walkSoon() }
     }, { node, log })
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
-    this.control = new ControlServer(dataDir.controlSocket, controlRoutes(node, context), { log })
+    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ node, trust, exposes, forwards: this.forwards }, context), { log })
   }
 
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {
@@ -54,10 +82,13 @@ export class Daemon {
     const started: Array<() => Promise<void> | void> = [async () => releasePidLock(dataDir.pidFile)]
     try {
       const key = await loadOrCreateIdentity(dataDir.identityKey)
+      const state = { trust: await TrustStore.load(dataDir.trust), exposes: await ExposeRegistry.load(dataDir.services) }
       const node = await createMeshNode(init.config, key)
-      const daemon = new Daemon(node, init, components)
+      const daemon = new Daemon(node, state, init, components)
       await node.start()
       started.unshift(async () => node.stop())
+      await daemon.forwards.start()
+      started.unshift(async () => daemon.forwards.stop())
       await daemon.control.start()
       started.unshift(async () => daemon.control.stop())
       await daemon.keeper.start()
@@ -73,6 +104,7 @@ export class Daemon {
     this.walk.stop()
     this.keeper.stop()
     await this.control.stop()
+    await this.forwards.stop()
     await this.node.stop()
     await releasePidLock(this.dataDir.pidFile)
   }

@@ -1,6 +1,8 @@
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { reachability, relaysOf } from '../node/reachability.ts'
 import type { MeshNode } from '../node/create-node.ts'
+import type { RouteComponents } from './routes.ts'
+import type { TrustStore } from '../trust/trust-store.ts'
 import type { Reachability } from '../node/reachability.ts'
 import type { Connection, Peer } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -30,11 +32,14 @@ export interface StatusView extends IdView {
 
 export interface PeerView {
   peerId: string
+  /** the name it is trusted under */
+  name?: string
   addresses: string[]
   connection: 'direct' | 'relayed' | null
   transport?: string
   rttMs?: number
   agent?: string
+  trusted: boolean
 }
 
 export function idView (node: MeshNode): IdView {
@@ -51,7 +56,7 @@ export interface StatusContext {
   startedAt: number
 }
 
-export async function statusView (node: MeshNode, context: StatusContext): Promise<StatusView> {
+export async function statusView ({ node, exposes, forwards }: RouteComponents, context: StatusContext): Promise<StatusView> {
   const addresses = node.services.addresses.addresses()
   return {
     ...idView(node),
@@ -63,16 +68,16 @@ export async function statusView (node: MeshNode, context: StatusContext): Promi
     reachability: reachability(addresses),
     dhtMode: node.services.dht.getMode(),
     relays: relaysOf(addresses),
-    services: [],
-    forwards: [],
+    services: (await exposes.list()).map(service => `${service.name} -> ${service.target} (${service.up ? 'up' : 'down'})`),
+    forwards: forwards.list().map(forward => `${forward.listen} -> ${forward.peer}/${forward.service}`),
     peers: node.getPeers().length,
     knownPeers: (await otherPeers(node)).length
   }
 }
 
 /** Every peer the node knows, found through the DHT or connected, most useful first. */
-export async function peersView (node: MeshNode): Promise<PeerView[]> {
-  const views = (await otherPeers(node)).map(peer => peerView(peer, node.getConnections(peer.id)))
+export async function peersView (node: MeshNode, trust: TrustStore): Promise<PeerView[]> {
+  const views = (await otherPeers(node)).map(peer => peerView(peer, node.getConnections(peer.id), trust))
   return views.sort((a, b) => rank(a) - rank(b) || a.peerId.localeCompare(b.peerId))
 }
 
@@ -80,17 +85,20 @@ async function otherPeers (node: MeshNode): Promise<Peer[]> {
   return (await node.peerStore.all()).filter(peer => !peer.id.equals(node.peerId))
 }
 
-function peerView (peer: Peer, connections: Connection[]): PeerView {
+function peerView (peer: Peer, connections: Connection[], trust: TrustStore): PeerView {
   const open = connections.filter(connection => connection.status === 'open')
   const best = open.find(connection => connection.direct) ?? open[0]
   const agent = peer.metadata.get('AgentVersion')
+  const trusted = trust.get(peer.id.toString())
   return {
     peerId: peer.id.toString(),
+    ...(trusted?.name != null && { name: trusted.name }),
     addresses: peer.addresses.map(({ multiaddr }) => multiaddr.toString()),
     connection: best == null ? null : best.direct ? 'direct' : 'relayed',
     ...(best != null && { transport: transportOf(best.remoteAddr) }),
     ...(best?.rtt != null && { rttMs: Math.round(best.rtt * 100) / 100 }),
-    ...(agent != null && { agent: uint8ArrayToString(agent) })
+    ...(agent != null && { agent: uint8ArrayToString(agent) }),
+    trusted: trusted != null
   }
 }
 

@@ -6,6 +6,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { MAX_READ_BUFFER_BYTES, STREAM_WINDOW_BYTES } from '../../protocols/tunnel/index.ts'
 import { USER_AGENT } from '../version.ts'
 import { addressView } from './address-view.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
@@ -40,7 +41,12 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey): P
     },
     transports: [tcp()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({
+      // every tunnelled TCP connection is a stream: room for the tunnel limits plus the node's own protocols
+      maxInboundStreams: config.tunnels.maxPerPeer + 256,
+      maxOutboundStreams: config.tunnels.maxPerPeer + 256,
+      streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES, maxReadBufferLength: MAX_READ_BUFFER_BYTES }
+    })],
     connectionManager: {
       maxConnections: config.connections.max,
       inboundConnectionThreshold: config.connections.inboundPerSecondPerHost,

@@ -1,0 +1,17 @@
+import type { Status } from '../envelope/index.ts'
+
+/** The responder refused the tunnel: `status` and `reason` are what its response envelope said. */
+export class TunnelRefusedError extends Error {
+  override name = 'TunnelRefusedError'
+  readonly status: Status
+
+  constructor (status: Status, reason: string) {
+    super(reason)
+    this.status = status
+  }
+}
+
+/** Streams from peers this node does not trust are reset before their first byte is read. */
+export class UntrustedPeerError extends Error {
+  override name = 'UntrustedPeerError'
+}

@@ -1,0 +1,123 @@
+import { connect } from 'node:net'
+import { encodeResponse, EnvelopeError, HEADER_TIMEOUT_MS, requestDecoder, Status, UnsupportedCriticalOptionError } from '../envelope/index.ts'
+import { MAX_READ_BUFFER_BYTES, SERVICE_DIAL_TIMEOUT_MS } from './constants.ts'
+import { UntrustedPeerError } from './errors.ts'
+import { readEnvelope } from './read-envelope.ts'
+import { bothClosed, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
+import type { TunnelCounters, TunnelLog } from './counters.ts'
+import type { PayloadProtocolType, ResponseInit } from '../envelope/index.ts'
+import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
+import type { Socket } from 'node:net'
+
+/** A service this node exposes, as the handler needs it. */
+export interface ExposedService {
+  name: string
+  host: string
+  port: number
+  counters: TunnelCounters
+}
+
+export interface TunnelHandlerInit {
+  /** the virtual network this node serves; a request for another is refused WRONG_NETWORK */
+  vni: number
+}
+
+export interface TunnelHandlerComponents {
+  isTrusted(peer: PeerId): boolean
+  lookupService(name: string): ExposedService | undefined
+  /** takes a tunnel slot for `peer`, or returns undefined when the limits are reached */
+  admit(peer: PeerId): { release(): void } | undefined
+  log: TunnelLog
+}
+
+/**
+ * The responder of `/agentmesh/tunnel/1.0.0`: trust first (an untrusted peer's stream
+ * is reset before a byte of it is read), then the request envelope, the service, a TCP
+ * connection to it, the response envelope, and bytes both ways. Every failure is
+ * answered on its own stream and logged in one line; none escapes the handler.
+ */
+export function tunnelHandler (init: TunnelHandlerInit, components: TunnelHandlerComponents): StreamHandler {
+  return async (stream: Stream, connection: Connection) => {
+    const peer = connection.remotePeer
+    if (!components.isTrusted(peer)) {
+      components.log.warn({ peer: peer.toString() }, 'tunnel from an untrusted peer: stream reset')
+      stream.abort(new UntrustedPeerError(`peer ${peer} is not trusted`))
+      return
+    }
+    try {
+      await respond(stream, peer, init, components)
+    } catch (err: any) {
+      components.log.warn({ peer: peer.toString(), err: err.message }, 'tunnel failed')
+      stream.abort(err)
+    }
+  }
+}
+
+async function respond (stream: Stream, peer: PeerId, init: TunnelHandlerInit, components: TunnelHandlerComponents): Promise<void> {
+  const { log } = components
+  stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES
+  let request, rest
+  try {
+    ({ envelope: request, rest } = await readEnvelope(stream, requestDecoder(), HEADER_TIMEOUT_MS))
+  } catch (err: any) {
+    if (!(err instanceof EnvelopeError)) throw err
+    log.warn({ peer: peer.toString(), error: err.name }, `bad tunnel request: ${err.message}`)
+    await refuse(stream, err instanceof UnsupportedCriticalOptionError
+      ? { vni: 0, status: Status.UNSUPPORTED_CRITICAL_OPTION, unsupportedOption: err.option, reason: err.message }
+      : { vni: 0, status: err.status as Exclude<Status, typeof Status.OK | typeof Status.UNSUPPORTED_CRITICAL_OPTION>, reason: err.message })
+    return
+  }
+  const context = { peer: peer.toString(), service: request.service, traceId: request.trace?.traceId }
+  const service = components.lookupService(request.service)
+  const fail = async (status: Exclude<Status, typeof Status.OK | typeof Status.UNSUPPORTED_CRITICAL_OPTION>, reason: string): Promise<void> => {
+    service?.counters.failed(status)
+    log.warn({ ...context, status }, `tunnel refused: ${reason}`)
+    await refuse(stream, { vni: request.vni, status, reason })
+  }
+  if (request.vni !== init.vni) return fail(Status.WRONG_NETWORK, `this node serves network ${init.vni}, not ${request.vni}`)
+  if (service == null) return fail(Status.UNKNOWN_SERVICE, `no service "${request.service}" is exposed here`)
+  const admission = components.admit(peer)
+  if (admission == null) return fail(Status.OVERLOADED, 'too many tunnels: try again later')
+  try {
+    let socket: Socket
+    try {
+      socket = await connectTcp(service.host, service.port, SERVICE_DIAL_TIMEOUT_MS)
+    } catch (err: any) {
+      return await fail(Status.SERVICE_UNREACHABLE, `cannot connect to ${service.host}:${service.port}: ${err.code ?? err.message}`)
+    }
+    stream.send(encodeResponse({ status: Status.OK, vni: request.vni, protocolType: request.protocolType as PayloadProtocolType }))
+    service.counters.opened()
+    log.debug(context, 'tunnel open')
+    pumpSocketToStream(socket, stream, bytes => { service.counters.bytesOut(bytes) })
+    pumpStreamToSocket(stream, socket, rest, bytes => { service.counters.bytesIn(bytes) })
+    await bothClosed(socket, stream)
+    service.counters.closed()
+  } finally {
+    admission.release()
+  }
+}
+
+/** Answers a request with an error status and closes the stream: nothing else is read from it. */
+async function refuse (stream: Stream, response: ResponseInit): Promise<void> {
+  try {
+    stream.send(encodeResponse(response))
+    await stream.close({ signal: AbortSignal.timeout(HEADER_TIMEOUT_MS) })
+  } catch (err: any) {
+    stream.abort(err)
+  }
+}
+
+/** A TCP connection to a local service, with Nagle off and half-close allowed. */
+async function connectTcp (host: string, port: number, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, noDelay: true, allowHalfOpen: true, timeout: timeoutMs })
+    socket.pause()
+    socket.once('connect', () => {
+      socket.setTimeout(0)
+      socket.off('error', reject)
+      resolve(socket)
+    })
+    socket.once('timeout', () => { socket.destroy(Object.assign(new Error(`no connection within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })) })
+    socket.once('error', reject)
+  })
+}

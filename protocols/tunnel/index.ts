@@ -1,0 +1,13 @@
+/**
+ * @packageDocumentation
+ *
+ * `/agentmesh/tunnel/1.0.0`: one TCP connection per libp2p stream, opened by a request
+ * envelope and answered by a response envelope (see ../envelope), then bytes both ways
+ * with TCP's half-close, reset and backpressure semantics. SPEC.md is the normative text.
+ */
+export { MAX_READ_BUFFER_BYTES, STREAM_WINDOW_BYTES, TUNNEL_PROTOCOL } from './constants.ts'
+export { TunnelRefusedError, UntrustedPeerError } from './errors.ts'
+export { tunnelHandler } from './handler.ts'
+export { openTunnel } from './open.ts'
+export type { ExposedService, TunnelHandlerComponents, TunnelHandlerInit } from './handler.ts'
+export type { TunnelCounters, TunnelLog } from './counters.ts'

@@ -1,0 +1,40 @@
+import { encodeRequest, responseDecoder, Status } from '../envelope/index.ts'
+import { MAX_READ_BUFFER_BYTES, RESPONSE_TIMEOUT_MS } from './constants.ts'
+import { TunnelRefusedError } from './errors.ts'
+import { readEnvelope } from './read-envelope.ts'
+import { bothClosed, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
+import type { TunnelCounters } from './counters.ts'
+import type { RequestInit } from '../envelope/index.ts'
+import type { Stream } from '@libp2p/interface'
+import type { Socket } from 'node:net'
+
+/**
+ * The opener of `/agentmesh/tunnel/1.0.0` for one local TCP connection on a stream just
+ * opened (with `negotiateFully: false`, so the protocol id, the request envelope and the
+ * client's first bytes leave together: one round trip to the first byte back).
+ * Resolves when the tunnel is done; rejects with TunnelRefusedError when the responder
+ * refuses, after closing the local socket.
+ */
+export async function openTunnel (stream: Stream, socket: Socket, request: RequestInit, counters: TunnelCounters): Promise<void> {
+  stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES
+  stream.send(encodeRequest(request))
+  pumpSocketToStream(socket, stream, bytes => { counters.bytesOut(bytes) })
+  let response, rest
+  try {
+    ({ envelope: response, rest } = await readEnvelope(stream, responseDecoder(), RESPONSE_TIMEOUT_MS))
+  } catch (err) {
+    socket.destroy()
+    stream.abort(err as Error)
+    throw err
+  }
+  if (response.status !== Status.OK) {
+    socket.destroy()
+    stream.abort(new TunnelRefusedError(response.status, response.reason))
+    throw new TunnelRefusedError(response.status, response.reason)
+  }
+  counters.opened()
+  pumpStreamToSocket(stream, socket, rest, bytes => { counters.bytesIn(bytes) })
+  await bothClosed(socket, stream)
+  counters.closed()
+}
+

@@ -1,0 +1,81 @@
+import type { Stream } from '@libp2p/interface'
+import type { Socket } from 'node:net'
+import type { Uint8ArrayList } from 'uint8arraylist'
+
+/**
+ * Joining a TCP socket and a libp2p stream with the semantics a TCP user expects:
+ * - a FIN on either side half-closes that direction only (socket `end` -> stream
+ *   `close()`, stream `end` -> `socket.end()`); the other keeps flowing;
+ * - a reset on either side resets the other (socket error -> `stream.abort()`, stream
+ *   reset -> `socket.resetAndDestroy()`);
+ * - backpressure both ways: the socket is paused while the stream's send buffer is
+ *   full, and the stream (so its yamux window) while the socket's write buffer is full.
+ * The two directions start separately: the opener sends right behind its envelope but
+ * reads only after the response envelope.
+ */
+
+/** socket -> stream; `count` sees every byte sent. */
+export function pumpSocketToStream (socket: Socket, stream: Stream, count: (bytes: number) => void): void {
+  socket.on('data', (chunk: Buffer) => {
+    count(chunk.byteLength)
+    try {
+      if (!stream.send(chunk)) {
+        socket.pause()
+        stream.addEventListener('drain', () => { socket.resume() }, { once: true })
+      }
+    } catch (err: any) {
+      stream.abort(err)
+      socket.resetAndDestroy()
+    }
+  })
+  socket.once('end', () => {
+    stream.close().catch(err => { stream.abort(err) })
+  })
+  socket.once('error', err => { stream.abort(err) })
+  socket.once('close', () => {
+    // closed without both FINs (destroyed, or reset): the stream cannot complete either
+    if (stream.status === 'open' && !(socket.readableEnded && socket.writableFinished)) {
+      stream.abort(new Error('the local connection closed'))
+    }
+  })
+  socket.resume()
+}
+
+/** stream -> socket, starting with `head` (stream bytes read before); `count` sees every byte written. */
+export function pumpStreamToSocket (stream: Stream, socket: Socket, head: Uint8ArrayList | undefined, count: (bytes: number) => void): void {
+  const write = (data: Uint8Array | Uint8ArrayList): void => {
+    if (socket.destroyed) return
+    let ok = true
+    for (const chunk of data instanceof Uint8Array ? [data] : data) {
+      count(chunk.byteLength)
+      ok = socket.write(chunk)
+    }
+    if (!ok) {
+      stream.pause()
+      socket.once('drain', () => { stream.resume() })
+    }
+  }
+  if (head != null && head.byteLength > 0) write(head)
+  stream.addEventListener('message', event => { write(event.data) })
+  const endSocket = (): void => { if (!socket.destroyed) socket.end() }
+  if (stream.readableEnded) endSocket()
+  else stream.addEventListener('end', endSocket, { once: true })
+  stream.addEventListener('close', event => {
+    if (event.error != null && !socket.destroyed) socket.resetAndDestroy()
+  }, { once: true })
+  stream.resume()
+}
+
+/** Resolves once the socket and the stream are both closed, whichever way. */
+export async function bothClosed (socket: Socket, stream: Stream): Promise<void> {
+  await Promise.all([
+    new Promise<void>(resolve => {
+      if (socket.closed) resolve()
+      else socket.once('close', () => { resolve() })
+    }),
+    new Promise<void>(resolve => {
+      if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') resolve()
+      else stream.addEventListener('close', () => { resolve() }, { once: true })
+    })
+  ])
+}

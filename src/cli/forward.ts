@@ -1,0 +1,16 @@
+import { printJson } from './command.ts'
+import type { Command } from './command.ts'
+import type { ForwardView } from '../forward/forward-manager.ts'
+
+export const forwardCommand: Command = {
+  name: 'forward',
+  summary: 'listen on a local port and tunnel each connection to <peer>/<service>',
+  usage: '<[host:]port> <peer>/<service> [--json]',
+  positionals: [2, 2],
+  async run ({ client, json, positionals }) {
+    const [listen, target] = positionals
+    const forward = await client.post<ForwardView>('/forwards', { listen, target })
+    if (json) return printJson(forward)
+    process.stdout.write(`forwarding ${forward.listen} -> ${forward.peer}/${forward.service}\n`)
+  }
+}

@@ -1,0 +1,31 @@
+import { printJson, printTable, UsageError } from './command.ts'
+import type { Command } from './command.ts'
+import type { TrustedPeer } from '../trust/trust-store.ts'
+
+export const trustCommand: Command = {
+  name: 'trust',
+  summary: 'manage the peers allowed to tunnel to and from this node: add, rm, ls',
+  usage: 'add <peerId> [--name NAME] [--groups a,b] | rm <peerId> | ls [--json]',
+  options: { name: { type: 'string' }, groups: { type: 'string' } },
+  positionals: [1, 2],
+  async run ({ client, json, values, positionals }) {
+    const [action, peerId] = positionals
+    if (action === 'ls') {
+      const peers = await client.get<TrustedPeer[]>('/trust')
+      if (json) return printJson(peers)
+      if (peers.length === 0) return void process.stdout.write('no trusted peers: agentmesh trust add <peerId>\n')
+      return printTable(['PEER', 'NAME', 'GROUPS'], peers.map(peer => [peer.peerId, peer.name ?? '-', peer.groups.join(',') || '-']))
+    }
+    if (peerId == null) throw new UsageError(`trust ${action ?? ''} needs a peer id`)
+    if (action === 'add') {
+      const groups = typeof values.groups === 'string' ? values.groups.split(',').map(group => group.trim()).filter(group => group !== '') : undefined
+      const peer = await client.post<TrustedPeer>('/trust', { peerId, name: values.name, groups })
+      return json ? printJson(peer) : void process.stdout.write(`trusted ${peer.peerId}${peer.name == null ? '' : ` as ${peer.name}`}\n`)
+    }
+    if (action === 'rm') {
+      await client.delete('/trust', { peerId })
+      return json ? printJson({ peerId }) : void process.stdout.write(`no longer trusted: ${peerId}\n`)
+    }
+    throw new UsageError(`unknown trust action '${action}': expected add, rm or ls`)
+  }
+}

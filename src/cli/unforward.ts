@@ -1,0 +1,12 @@
+import type { Command } from './command.ts'
+
+export const unforwardCommand: Command = {
+  name: 'unforward',
+  summary: 'stop listening on a forwarded port (tunnels already open run to their end)',
+  usage: '<[host:]port>',
+  positionals: [1, 1],
+  async run ({ client, positionals }) {
+    await client.delete('/forwards', { listen: positionals[0] })
+    process.stdout.write(`unforwarded ${positionals[0]}\n`)
+  }
+}

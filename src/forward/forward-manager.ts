@@ -1,0 +1,201 @@
+import { randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { ProtocolType, SERVICE_NAME_PATTERN } from '../../protocols/envelope/index.ts'
+import { openTunnel, TUNNEL_PROTOCOL, TunnelRefusedError } from '../../protocols/tunnel/index.ts'
+import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
+import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
+import { statusName, TunnelStats } from '../tunnel/tunnel-stats.ts'
+import { PeerBackoff } from './peer-backoff.ts'
+import type { Logger } from '../log/logger.ts'
+import type { MeshNode } from '../node/create-node.ts'
+import type { TrustStore } from '../trust/trust-store.ts'
+import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
+import type { PeerId } from '@libp2p/interface'
+import type { Server, Socket } from 'node:net'
+
+interface ForwardRecord {
+  /** `host:port` as bound (a port 0 given by the user is replaced by the port it got) */
+  listen: string
+  peer: string
+  service: string
+}
+
+export interface ForwardView extends ForwardRecord, TunnelStatsView {
+  /** false when the address could not be bound at restore (see the log) */
+  listening: boolean
+}
+
+interface Forward {
+  record: ForwardRecord
+  peer: PeerId
+  server: Server
+  stats: TunnelStats
+  listening: boolean
+}
+
+export class ForwardError extends Error {
+  override name = 'ForwardError'
+}
+
+export interface ForwardManagerInit {
+  file: string
+  vni: number
+  dialTimeoutMs: number
+  maxOutboundStreams: number
+}
+
+export interface ForwardManagerComponents {
+  node: Pick<MeshNode, 'dial' | 'dialProtocol'>
+  trust: TrustStore
+  log: Logger
+}
+
+/**
+ * Local port forwards: each accepted TCP connection becomes one tunnel stream to
+ * `<peer>/<service>`. Persisted in `forwards.json` and restored at start.
+ */
+export class ForwardManager {
+  private readonly init: ForwardManagerInit
+  private readonly components: ForwardManagerComponents
+  private readonly forwards = new Map<string, Forward>()
+  private readonly backoff: PeerBackoff
+
+  constructor (init: ForwardManagerInit, components: ForwardManagerComponents) {
+    this.init = init
+    this.components = components
+    this.backoff = new PeerBackoff({ dial: async peer => components.node.dial(peer), log: components.log })
+  }
+
+  /** Restores the saved forwards; one whose address cannot be bound is kept, and logged. */
+  async start (): Promise<void> {
+    for (const record of await readJsonFile<ForwardRecord[]>(this.init.file, [])) {
+      const forward = this.create(record)
+      try {
+        await this.listen(forward)
+      } catch (err: any) {
+        this.components.log.error({ listen: record.listen }, `cannot restore forward: ${err.message}`)
+      }
+      this.forwards.set(record.listen, forward)
+    }
+  }
+
+  async stop (): Promise<void> {
+    this.backoff.stop()
+    await Promise.all([...this.forwards.values()].map(async forward => close(forward.server)))
+  }
+
+  /** `listen` is `[host:]port` (host 127.0.0.1 by default); `target` is `<peer id or trusted name>/<service>`. */
+  async add (listen: string, target: string): Promise<ForwardView> {
+    const slash = target.lastIndexOf('/')
+    const [peerText, service] = [target.slice(0, slash), target.slice(slash + 1)]
+    if (slash < 1 || !SERVICE_NAME_PATTERN.test(service)) throw new ForwardError(`"${target}" is not <peer>/<service>`)
+    const peerId = this.components.trust.resolve(peerText)?.peerId ?? peerText
+    try {
+      peerIdFromString(peerId)
+    } catch {
+      throw new ForwardError(`"${peerText}" is neither a peer id nor the name of a trusted peer`)
+    }
+    let address
+    try {
+      address = parseHostPort(listen, { defaultHost: '127.0.0.1', allowZero: true })
+    } catch (err: any) {
+      throw new ForwardError(err.message)
+    }
+    if (this.forwards.has(formatHostPort(address))) throw new ForwardError(`${formatHostPort(address)} is already forwarded: unforward it first`)
+    const forward = this.create({ listen: formatHostPort(address), peer: peerId, service })
+    await this.listen(forward)
+    this.forwards.set(forward.record.listen, forward)
+    await this.save()
+    return view(forward)
+  }
+
+  async remove (listen: string): Promise<boolean> {
+    const key = formatHostPort(parseHostPort(listen, { defaultHost: '127.0.0.1' }))
+    const forward = this.forwards.get(key)
+    if (forward == null) return false
+    this.forwards.delete(key)
+    await close(forward.server)
+    await this.save()
+    return true
+  }
+
+  list (): ForwardView[] {
+    return [...this.forwards.values()].map(view)
+  }
+
+  private create (record: ForwardRecord): Forward {
+    const forward: Forward = { record, peer: peerIdFromString(record.peer), server: undefined as unknown as Server, stats: new TunnelStats(), listening: false }
+    forward.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, socket => {
+      this.carry(forward, socket).catch(err => {
+        this.components.log.error({ err, listen: record.listen }, 'forward connection failed')
+        socket.destroy()
+      })
+    })
+    return forward
+  }
+
+  private async listen (forward: Forward): Promise<void> {
+    const { host, port } = parseHostPort(forward.record.listen, { allowZero: true })
+    await new Promise<void>((resolve, reject) => {
+      forward.server.once('error', reject)
+      forward.server.listen(port, host, () => {
+        forward.server.off('error', reject)
+        resolve()
+      })
+    }).catch(err => {
+      throw new ForwardError(`cannot listen on ${forward.record.listen}: ${err.code ?? err.message}`)
+    })
+    const bound = forward.server.address()
+    if (bound != null && typeof bound === 'object') forward.record.listen = formatHostPort({ host, port: bound.port })
+    forward.listening = true
+  }
+
+  /** One local connection: a tunnel stream to the peer, or a prompt close with the failure counted and logged. */
+  private async carry (forward: Forward, socket: Socket): Promise<void> {
+    const { record, peer, stats } = forward
+    const { log, trust, node } = this.components
+    const context = { listen: record.listen, peer: record.peer, service: record.service }
+    const fail = (kind: string, reason: string): void => {
+      stats.failed(kind)
+      log.warn({ ...context, status: kind }, `forwarded connection closed: ${reason}`)
+      socket.destroy()
+    }
+    if (!trust.isTrusted(peer)) return fail('denied', `peer ${record.peer} is not trusted here: run agentmesh trust add ${record.peer}`)
+    if (this.backoff.isDown(peer)) return fail('peer_unreachable', 'the peer is unreachable (re-dialling in the background)')
+    let stream
+    try {
+      stream = await node.dialProtocol(peer, TUNNEL_PROTOCOL, {
+        negotiateFully: false,
+        maxOutboundStreams: this.init.maxOutboundStreams,
+        signal: AbortSignal.timeout(this.init.dialTimeoutMs)
+      })
+    } catch (err: any) {
+      this.backoff.failed(peer)
+      return fail('peer_unreachable', err.message)
+    }
+    this.backoff.succeeded(peer)
+    const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 0 }
+    try {
+      await openTunnel(stream, socket, { service: record.service, vni: this.init.vni, protocolType: ProtocolType.TCP, trace }, stats)
+    } catch (err: any) {
+      if (err instanceof TunnelRefusedError) return fail(statusName(err.status), err.message)
+      fail('reset', err.message)
+    }
+  }
+
+  private async save (): Promise<void> {
+    await writeJsonFile(this.init.file, [...this.forwards.values()].map(({ record }) => record))
+  }
+}
+
+function view (forward: Forward): ForwardView {
+  return { ...forward.record, listening: forward.listening, ...forward.stats.snapshot() }
+}
+
+async function close (server: Server): Promise<void> {
+  await new Promise<void>(resolve => {
+    if (!server.listening) return resolve()
+    server.close(() => { resolve() })
+  })
+}
