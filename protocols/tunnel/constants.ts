@@ -13,9 +13,14 @@ export const SERVICE_DIAL_TIMEOUT_MS = 10_000
 export const RESPONSE_TIMEOUT_MS = 20_000
 
 /**
- * A paused stream keeps receiving until the sender's yamux window is spent, so its read
- * buffer must hold a whole window: above libp2p's 4 MiB default, the stream would be
- * reset instead of slowed down. Matches `maxStreamWindowSize` in the node's yamux.
+ * yamux renews the sender's credit on every frame it receives while the stream is
+ * readable, and delivers received data on a later tick. So when the stream is paused
+ * (the local socket is full), its read buffer may already hold what arrived since the
+ * last delivery (more than a window when the event loop lags), and the sender may still
+ * send a whole window. Past `MAX_READ_BUFFER_BYTES` libp2p resets the stream: the cap
+ * must leave room for that overshoot, or a busy node would reset healthy tunnels instead
+ * of slowing them. In the steady state a paused tunnel holds about one window.
+ * `STREAM_WINDOW_BYTES` is the node's yamux `maxStreamWindowSize`.
  */
-export const STREAM_WINDOW_BYTES = 8 * 1024 * 1024
-export const MAX_READ_BUFFER_BYTES = STREAM_WINDOW_BYTES + 1024 * 1024
+export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
+export const MAX_READ_BUFFER_BYTES = 8 * STREAM_WINDOW_BYTES

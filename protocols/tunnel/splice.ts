@@ -50,20 +50,28 @@ export function pumpStreamToSocket (stream: Stream, socket: Socket, head: Uint8A
       count(chunk.byteLength)
       ok = socket.write(chunk)
     }
-    if (!ok) {
+    if (!ok && stream.readStatus === 'readable') {
       stream.pause()
-      socket.once('drain', () => { stream.resume() })
+      socket.once('drain', () => {
+        if (stream.readStatus === 'paused') stream.resume()
+      })
     }
   }
   if (head != null && head.byteLength > 0) write(head)
   stream.addEventListener('message', event => { write(event.data) })
-  const endSocket = (): void => { if (!socket.destroyed) socket.end() }
+  // a reset also ends the stream's input, and 'end' comes before 'close': a FIN sent
+  // here would make the later RST impossible (a socket that is shutting down cannot reset)
+  const endSocket = (): void => {
+    if (socket.destroyed) return
+    if (stream.status === 'reset' || stream.status === 'aborted') socket.resetAndDestroy()
+    else socket.end()
+  }
   if (stream.readableEnded) endSocket()
   else stream.addEventListener('end', endSocket, { once: true })
   stream.addEventListener('close', event => {
     if (event.error != null && !socket.destroyed) socket.resetAndDestroy()
   }, { once: true })
-  stream.resume()
+  if (stream.readStatus === 'paused') stream.resume()
 }
 
 /** Resolves once the socket and the stream are both closed, whichever way. */

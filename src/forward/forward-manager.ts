@@ -180,7 +180,8 @@ export class ForwardManager {
       await openTunnel(stream, socket, { service: record.service, vni: this.init.vni, protocolType: ProtocolType.TCP, trace }, stats)
     } catch (err: any) {
       if (err instanceof TunnelRefusedError) return fail(statusName(err.status), err.message)
-      fail('reset', err.message)
+      // a peer resets the streams of peers it does not trust before reading them
+      fail('reset', `${err.message} (if this happens on every connection: does the peer trust this node?)`)
     }
   }
 

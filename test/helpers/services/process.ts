@@ -1,0 +1,69 @@
+/** Running the real clients (curl, ssh, scp): bounded in time, killed by pid, never left behind. */
+
+import { spawn, spawnSync } from 'node:child_process'
+import { Digest } from './data.ts'
+
+export interface RunResult {
+  code: number | null
+  signal: NodeJS.Signals | null
+  /** stdout as text, unless `digestStdout` was set */
+  stdout: string
+  stderr: string
+  /** SHA-256 and length of stdout when `digestStdout` was set */
+  digest?: { sha256: string, bytes: number }
+  ms: number
+}
+
+export interface RunOptions {
+  timeoutMs: number
+  /** hash stdout instead of keeping it (for large downloads) */
+  digestStdout?: boolean
+  env?: NodeJS.ProcessEnv
+  cwd?: string
+}
+
+/** Runs `command args`, SIGKILLing it by pid at the deadline; resolves with how it ended, never rejects for a failing exit. */
+export async function run (command: string, args: string[], options: RunOptions): Promise<RunResult> {
+  const started = Date.now()
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd })
+  const digest = options.digestStdout === true ? new Digest() : undefined
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (chunk: Buffer) => {
+    if (digest != null) digest.update(chunk)
+    else stdout += chunk.toString()
+  })
+  child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
+  const timer = setTimeout(() => {
+    stderr += `\n[killed after ${options.timeoutMs} ms]`
+    if (child.pid != null) try { process.kill(child.pid, 'SIGKILL') } catch {}
+  }, options.timeoutMs)
+  return new Promise((resolve, reject) => {
+    child.once('error', err => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    child.once('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({
+        code,
+        signal,
+        stdout,
+        stderr,
+        digest: digest == null ? undefined : { sha256: digest.hex(), bytes: digest.bytes },
+        ms: Date.now() - started
+      })
+    })
+  })
+}
+
+/** The reason to skip a test when `command` cannot be run, or false when it can. */
+export function missingTool (command: string, args: string[], aptPackage: string): string | false {
+  const result = spawnSync(command, args, { stdio: 'ignore', timeout: 10_000 })
+  return result.error === undefined ? false : `${command} is not installed (apt-get install ${aptPackage})`
+}
+
+/** A one-line summary of a failed run for assertion messages. */
+export function describeRun (what: string, result: RunResult): string {
+  return `${what} exited ${result.code ?? result.signal} after ${result.ms} ms: ${result.stderr.trim().slice(-2000)}`
+}

@@ -1,0 +1,35 @@
+/** Resident set size of a process, from /proc/<pid>/status (Linux). */
+
+import { readFile } from 'node:fs/promises'
+
+/** VmRSS of `pid` in bytes. */
+export async function rssBytes (pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)
+  if (match == null) throw new Error(`no VmRSS line in /proc/${pid}/status`)
+  return Number(match[1]) * 1024
+}
+
+/** Samples the RSS of each pid every `intervalMs` until stopped, keeping the peak of each. */
+export class RssSampler {
+  readonly peaks: Map<number, number>
+  private readonly timer: NodeJS.Timeout
+
+  constructor (pids: number[], intervalMs = 250) {
+    this.peaks = new Map(pids.map(pid => [pid, 0]))
+    const sample = (): void => {
+      for (const pid of pids) {
+        rssBytes(pid).then(rss => {
+          this.peaks.set(pid, Math.max(this.peaks.get(pid) ?? 0, rss))
+        }, () => {})
+      }
+    }
+    sample()
+    this.timer = setInterval(sample, intervalMs)
+  }
+
+  stop (): Map<number, number> {
+    clearInterval(this.timer)
+    return this.peaks
+  }
+}
