@@ -98,6 +98,13 @@ export const Status = {
 } as const
 export type Status = typeof Status[keyof typeof Status]
 
+const STATUS_NAMES = new Map<number, string>(Object.entries(Status).map(([name, code]) => [code, name.toLowerCase()]))
+
+/** `Status.UNKNOWN_SERVICE` -> `unknown_service`: the name logs and counters use. */
+export function statusName (status: number): string {
+  return STATUS_NAMES.get(status) ?? `status_${status}`
+}
+
 /** The routing hint's policy byte. */
 export const RoutingHint = {
   DIRECT_ONLY: 1,

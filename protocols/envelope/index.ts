@@ -21,7 +21,7 @@ export {
   AGENTMESH_OPTION_CLASS, HEADER_TIMEOUT_MS, MAX_ENVELOPE_BYTES, MAX_METADATA_KEY_BYTES,
   MAX_METADATA_VALUE_BYTES, MAX_OPTIONS_BYTES, MAX_REASON_BYTES, MAX_SERVICE_NAME_BYTES,
   MAX_TRUST_TOKEN_BYTES, MAX_VNI, METADATA_KEY_PATTERN, OptionType, ProtocolType, RoutingHint,
-  SERVICE_NAME_PATTERN, Status
+  SERVICE_NAME_PATTERN, Status, statusName
 } from './constants.ts'
 export { encodeEnvelope, encodeRequest, encodeResponse } from './encode.ts'
 export { EnvelopeDecoder, requestDecoder, responseDecoder } from './decode.ts'

@@ -3,6 +3,13 @@ export const PROTOCOL_NAME = 'tunnel'
 export const PROTOCOL_VERSION = '1.0.0'
 export const TUNNEL_PROTOCOL = `/${PROTOCOL_PREFIX}/${PROTOCOL_NAME}/${PROTOCOL_VERSION}`
 
+/**
+ * Streams the protocol accepts per connection beyond the tunnel limit, so that a peer
+ * past its limit is answered OVERLOADED by the handler instead of having its stream
+ * reset by libp2p's per-protocol stream limit, which says nothing about why.
+ */
+export const OVERLOAD_HEADROOM_STREAMS = 64
+
 /** How long the responder may take to connect to the local service before answering SERVICE_UNREACHABLE. */
 export const SERVICE_DIAL_TIMEOUT_MS = 10_000
 

@@ -1,5 +1,5 @@
 import { connect } from 'node:net'
-import { encodeResponse, EnvelopeError, HEADER_TIMEOUT_MS, requestDecoder, Status, UnsupportedCriticalOptionError } from '../envelope/index.ts'
+import { encodeResponse, EnvelopeError, HEADER_TIMEOUT_MS, requestDecoder, Status, statusName, UnsupportedCriticalOptionError } from '../envelope/index.ts'
 import { MAX_READ_BUFFER_BYTES, SERVICE_DIAL_TIMEOUT_MS } from './constants.ts'
 import { UntrustedPeerError } from './errors.ts'
 import { readEnvelope } from './read-envelope.ts'
@@ -71,7 +71,7 @@ async function respond (stream: Stream, peer: PeerId, init: TunnelHandlerInit, c
   const service = components.lookupService(request.service)
   const fail = async (status: Exclude<Status, typeof Status.OK | typeof Status.UNSUPPORTED_CRITICAL_OPTION>, reason: string): Promise<void> => {
     service?.counters.failed(status)
-    log.warn({ ...context, status }, `tunnel refused: ${reason}`)
+    log.warn({ ...context, status: statusName(status) }, `tunnel refused: ${reason}`)
     await refuse(stream, { vni: request.vni, status, reason })
   }
   if (request.vni !== init.vni) return fail(Status.WRONG_NETWORK, `this node serves network ${init.vni}, not ${request.vni}`)

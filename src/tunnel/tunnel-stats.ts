@@ -1,4 +1,5 @@
-import { Status } from '../../protocols/envelope/index.ts'
+import { statusName } from '../../protocols/envelope/index.ts'
+import type { Status } from '../../protocols/envelope/index.ts'
 import type { TunnelCounters } from '../../protocols/tunnel/index.ts'
 
 export interface TunnelStatsView {
@@ -14,12 +15,6 @@ export interface TunnelStatsView {
   failures: Record<string, number>
 }
 
-const STATUS_NAMES = new Map<number, string>(Object.entries(Status).map(([name, code]) => [code, name.toLowerCase()]))
-
-/** `Status.UNKNOWN_SERVICE` -> `unknown_service`, the failure kind users see. */
-export function statusName (status: Status): string {
-  return STATUS_NAMES.get(status) ?? `status_${status}`
-}
 
 /** The counters of one service or one forward. */
 export class TunnelStats implements TunnelCounters {
