@@ -67,7 +67,6 @@ async function userError<T> (action: () => Promise<T>): Promise<T> {
     return await action()
   } catch (err: any) {
     if (err instanceof TrustError || err instanceof ExposeError || err instanceof ForwardError) throw new ApiError(400, err.name, err.message)
-    if (err instanceof Error && /is not \[?host/.test(err.message)) throw badRequest(err.message)
     throw err
   }
 }

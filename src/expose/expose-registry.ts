@@ -23,6 +23,8 @@ export interface ServiceView extends TunnelStatsView {
   up: boolean
 }
 
+type Service = ExposeRecord & ExposedService & { counters: TunnelStats }
+
 export class ExposeError extends Error {
   override name = 'ExposeError'
 }
@@ -33,7 +35,7 @@ const PROBE_TIMEOUT_MS = 1000
 /** The services this node exposes, persisted in `services.json` in the data directory. */
 export class ExposeRegistry {
   private readonly file: string
-  private readonly services = new Map<string, ExposeRecord & ExposedService>()
+  private readonly services = new Map<string, Service>()
 
   private constructor (file: string) {
     this.file = file
@@ -74,7 +76,7 @@ export class ExposeRegistry {
     return Promise.all([...this.services.values()].map(view))
   }
 
-  private set (record: ExposeRecord): ExposeRecord & ExposedService {
+  private set (record: ExposeRecord): Service {
     const { host, port } = parseHostPort(record.target)
     const service = { ...record, host, port, counters: this.services.get(record.name)?.counters ?? new TunnelStats() }
     this.services.set(record.name, service)
@@ -86,13 +88,13 @@ export class ExposeRegistry {
   }
 }
 
-async function view (service: ExposeRecord & ExposedService): Promise<ServiceView> {
+async function view (service: Service): Promise<ServiceView> {
   return {
     name: service.name,
     target: service.target,
     proto: service.proto,
     up: await accepts(service.host, service.port),
-    ...(service.counters as TunnelStats).snapshot()
+    ...service.counters.snapshot()
   }
 }
 

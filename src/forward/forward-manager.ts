@@ -10,6 +10,7 @@ import { PeerBackoff } from './peer-backoff.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
+import type { HostPort } from '../tunnel/host-port.ts'
 import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Server, Socket } from 'node:net'
@@ -96,12 +97,7 @@ export class ForwardManager {
     } catch {
       throw new ForwardError(`"${peerText}" is neither a peer id nor the name of a trusted peer`)
     }
-    let address
-    try {
-      address = parseHostPort(listen, { defaultHost: '127.0.0.1', allowZero: true })
-    } catch (err: any) {
-      throw new ForwardError(err.message)
-    }
+    const address = listenAddress(listen, true)
     if (this.forwards.has(formatHostPort(address))) throw new ForwardError(`${formatHostPort(address)} is already forwarded: unforward it first`)
     const forward = this.create({ listen: formatHostPort(address), peer: peerId, service })
     await this.listen(forward)
@@ -111,7 +107,7 @@ export class ForwardManager {
   }
 
   async remove (listen: string): Promise<boolean> {
-    const key = formatHostPort(parseHostPort(listen, { defaultHost: '127.0.0.1' }))
+    const key = formatHostPort(listenAddress(listen, false))
     const forward = this.forwards.get(key)
     if (forward == null) return false
     this.forwards.delete(key)
@@ -125,8 +121,9 @@ export class ForwardManager {
   }
 
   private create (record: ForwardRecord): Forward {
-    const forward: Forward = { record, peer: peerIdFromString(record.peer), server: undefined as unknown as Server, stats: new TunnelStats(), listening: false }
-    forward.server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true }, socket => {
+    const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true })
+    const forward: Forward = { record, peer: peerIdFromString(record.peer), server, stats: new TunnelStats(), listening: false }
+    server.on('connection', socket => {
       this.carry(forward, socket).catch(err => {
         this.components.log.error({ err, listen: record.listen }, 'forward connection failed')
         socket.destroy()
@@ -187,6 +184,15 @@ export class ForwardManager {
 
   private async save (): Promise<void> {
     await writeJsonFile(this.init.file, [...this.forwards.values()].map(({ record }) => record))
+  }
+}
+
+/** `[host:]port` as users type it, host 127.0.0.1 by default. */
+function listenAddress (listen: string, allowZero: boolean): HostPort {
+  try {
+    return parseHostPort(listen, { defaultHost: '127.0.0.1', allowZero })
+  } catch (err: any) {
+    throw new ForwardError(err.message)
   }
 }
 

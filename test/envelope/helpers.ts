@@ -1,3 +1,4 @@
+import { concat } from 'uint8arrays/concat'
 import { readFileSync } from 'node:fs'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { ProtocolType, RoutingHint, Status } from '../../protocols/envelope/index.ts'
@@ -72,13 +73,7 @@ export const RESPONSE_UNSUPPORTED_EXAMPLE: ResponseEnvelope = {
 }
 
 export function concatBytes (...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
+  return concat(parts)
 }
 
 /**

@@ -2,6 +2,7 @@
  * A minimal pcap writer (the classic libpcap format, linktype 1 Ethernet),
  * enough to hand UDP datagrams to tshark.
  */
+import { concat } from 'uint8arrays/concat'
 
 const PCAP_MAGIC = 0xa1b2c3d4
 const LINKTYPE_ETHERNET = 1
@@ -75,14 +76,4 @@ function ipv4Checksum (header: Uint8Array): number {
     sum = (sum & 0xffff) + (sum >>> 16)
   }
   return ~sum & 0xffff
-}
-
-function concat (parts: readonly Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0))
-  let offset = 0
-  for (const part of parts) {
-    out.set(part, offset)
-    offset += part.length
-  }
-  return out
 }
