@@ -10,6 +10,11 @@ export const TUNNEL_PROTOCOL = `/${PROTOCOL_PREFIX}/${PROTOCOL_NAME}/${PROTOCOL_
  */
 export const OVERLOAD_HEADROOM_STREAMS = 64
 
+/** The tunnel protocol's stream limit per connection, in and out, for a tunnel limit per peer. */
+export function tunnelStreamLimit (maxTunnelsPerPeer: number): number {
+  return maxTunnelsPerPeer + OVERLOAD_HEADROOM_STREAMS
+}
+
 /** How long the responder may take to connect to the local service before answering SERVICE_UNREACHABLE. */
 export const SERVICE_DIAL_TIMEOUT_MS = 10_000
 

@@ -1,6 +1,6 @@
-import { connect } from 'node:net'
 import { encodeResponse, EnvelopeError, HEADER_TIMEOUT_MS, requestDecoder, Status, statusName, UnsupportedCriticalOptionError } from '../envelope/index.ts'
 import { MAX_READ_BUFFER_BYTES, SERVICE_DIAL_TIMEOUT_MS } from './constants.ts'
+import { connectTcp } from './connect-tcp.ts'
 import { UntrustedPeerError } from './errors.ts'
 import { readEnvelope } from './read-envelope.ts'
 import { bothClosed, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
@@ -105,19 +105,4 @@ async function refuse (stream: Stream, response: ResponseInit): Promise<void> {
   } catch (err: any) {
     stream.abort(err)
   }
-}
-
-/** A TCP connection to a local service, with Nagle off and half-close allowed. */
-async function connectTcp (host: string, port: number, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = connect({ host, port, noDelay: true, allowHalfOpen: true, timeout: timeoutMs })
-    socket.pause()
-    socket.once('connect', () => {
-      socket.setTimeout(0)
-      socket.off('error', reject)
-      resolve(socket)
-    })
-    socket.once('timeout', () => { socket.destroy(Object.assign(new Error(`no connection within ${timeoutMs} ms`), { code: 'ETIMEDOUT' })) })
-    socket.once('error', reject)
-  })
 }

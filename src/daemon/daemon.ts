@@ -8,7 +8,7 @@ import { createMeshNode } from '../node/create-node.ts'
 import { DEFAULT_VNI } from '../node/constants.ts'
 import { TrustStore } from '../trust/trust-store.ts'
 import { TunnelAdmission } from '../tunnel/admission.ts'
-import { OVERLOAD_HEADROOM_STREAMS, TUNNEL_PROTOCOL, tunnelHandler } from '../../protocols/tunnel/index.ts'
+import { TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { VERSION } from '../version.ts'
 import { ControlServer } from './control-server.ts'
 import { acquirePidLock, releasePidLock } from './pid-lock.ts'
@@ -53,20 +53,18 @@ export class Daemon {
     this.node = node
     this.dataDir = dataDir
     const admission = new TunnelAdmission(config.tunnels)
+    const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
     node.handle(TUNNEL_PROTOCOL, tunnelHandler({ vni: DEFAULT_VNI }, {
       isTrusted: peer => trust.isTrusted(peer),
       lookupService: name => exposes.lookup(name),
       admit: peer => admission.admit(peer),
       log
-    }), {
-      maxInboundStreams: config.tunnels.maxPerPeer + OVERLOAD_HEADROOM_STREAMS,
-      maxOutboundStreams: config.tunnels.maxPerPeer + OVERLOAD_HEADROOM_STREAMS
-    })
+    }), { maxInboundStreams: streamLimit, maxOutboundStreams: streamLimit })
     this.forwards = new ForwardManager({
       file: dataDir.forwards,
       vni: DEFAULT_VNI,
       dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
-      maxOutboundStreams: config.tunnels.maxPerPeer + OVERLOAD_HEADROOM_STREAMS
+      maxOutboundStreams: streamLimit
     }, { node, trust, log })
     this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
     this.keeper = new BootstrapKeeper({

@@ -68,7 +68,8 @@ export async function statusView ({ node, exposes, forwards }: RouteComponents, 
     reachability: reachability(addresses),
     dhtMode: node.services.dht.getMode(),
     relays: relaysOf(addresses),
-    services: (await exposes.list()).map(service => `${service.name} -> ${service.target} (${service.up ? 'up' : 'down'})`),
+    // no up/down probe here: `status` stays cheap, and `services` shows the state
+    services: exposes.records().map(service => `${service.name} -> ${service.target} (${service.proto})`),
     forwards: forwards.list().map(forward => `${forward.listen} -> ${forward.peer}/${forward.service}`),
     peers: node.getPeers().length,
     knownPeers: (await otherPeers(node)).length

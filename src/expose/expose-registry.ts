@@ -1,5 +1,5 @@
-import { connect } from 'node:net'
 import { SERVICE_NAME_PATTERN } from '../../protocols/envelope/index.ts'
+import { connectTcp } from '../../protocols/tunnel/index.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { TunnelStats } from '../tunnel/tunnel-stats.ts'
 import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
@@ -9,7 +9,7 @@ import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
 export const SERVICE_PROTOCOLS = ['tcp', 'http', 'grpc', 'ssh'] as const
 export type ServiceProtocol = typeof SERVICE_PROTOCOLS[number]
 
-interface ExposeRecord {
+export interface ExposeRecord {
   name: string
   target: string
   proto: ServiceProtocol
@@ -72,6 +72,11 @@ export class ExposeRegistry {
     return removed
   }
 
+  /** Name, target and protocol of each service, without probing it. */
+  records (): ExposeRecord[] {
+    return [...this.services.values()].map(({ name, target, proto }) => ({ name, target, proto }))
+  }
+
   async list (): Promise<ServiceView[]> {
     return Promise.all([...this.services.values()].map(view))
   }
@@ -84,7 +89,7 @@ export class ExposeRegistry {
   }
 
   private async save (): Promise<void> {
-    await writeJsonFile(this.file, [...this.services.values()].map(({ name, target, proto }) => ({ name, target, proto })))
+    await writeJsonFile(this.file, this.records())
   }
 }
 
@@ -99,14 +104,8 @@ async function view (service: Service): Promise<ServiceView> {
 }
 
 async function accepts (host: string, port: number): Promise<boolean> {
-  return new Promise(resolve => {
-    const socket = connect({ host, port, timeout: PROBE_TIMEOUT_MS })
-    const done = (up: boolean): void => {
-      socket.destroy()
-      resolve(up)
-    }
-    socket.once('connect', () => { done(true) })
-    socket.once('timeout', () => { done(false) })
-    socket.once('error', () => { done(false) })
-  })
+  return connectTcp(host, port, PROBE_TIMEOUT_MS).then(socket => {
+    socket.destroy()
+    return true
+  }, () => false)
 }

@@ -97,9 +97,9 @@ export class ForwardManager {
     } catch {
       throw new ForwardError(`"${peerText}" is neither a peer id nor the name of a trusted peer`)
     }
-    const address = listenAddress(listen, true)
-    if (this.forwards.has(formatHostPort(address))) throw new ForwardError(`${formatHostPort(address)} is already forwarded: unforward it first`)
-    const forward = this.create({ listen: formatHostPort(address), peer: peerId, service })
+    const address = formatHostPort(listenAddress(listen, true))
+    if (this.forwards.has(address)) throw new ForwardError(`${address} is already forwarded: unforward it first`)
+    const forward = this.create({ listen: address, peer: peerId, service })
     await this.listen(forward)
     this.forwards.set(forward.record.listen, forward)
     await this.save()

@@ -6,7 +6,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
-import { MAX_READ_BUFFER_BYTES, OVERLOAD_HEADROOM_STREAMS, STREAM_WINDOW_BYTES } from '../../protocols/tunnel/index.ts'
+import { MAX_READ_BUFFER_BYTES, STREAM_WINDOW_BYTES, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { USER_AGENT } from '../version.ts'
 import { addressView } from './address-view.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
@@ -43,8 +43,8 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey): P
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       // every tunnelled TCP connection is a stream: room for the tunnel protocol's limit plus the node's own protocols
-      maxInboundStreams: config.tunnels.maxPerPeer + OVERLOAD_HEADROOM_STREAMS + 256,
-      maxOutboundStreams: config.tunnels.maxPerPeer + OVERLOAD_HEADROOM_STREAMS + 256,
+      maxInboundStreams: tunnelStreamLimit(config.tunnels.maxPerPeer) + 256,
+      maxOutboundStreams: tunnelStreamLimit(config.tunnels.maxPerPeer) + 256,
       streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES, maxReadBufferLength: MAX_READ_BUFFER_BYTES }
     })],
     connectionManager: {
