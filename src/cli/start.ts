@@ -3,11 +3,12 @@ import type { Command } from './command.ts'
 export const startCommand: Command = {
   name: 'start',
   summary: 'run the daemon (the first node of a new mesh, or one joining through --bootstrap)',
-  usage: '[--bootstrap MULTIADDR]... [--listen MULTIADDR]... [--announce MULTIADDR]... [--name NAME] [--config FILE] [--dht-mode auto|server|client] [--log-level LEVEL] [--log-format auto|pretty|json]',
+  usage: '[--bootstrap MULTIADDR]... [--listen MULTIADDR]... [--announce MULTIADDR]... [--relay] [--name NAME] [--config FILE] [--dht-mode auto|server|client] [--log-level LEVEL] [--log-format auto|pretty|json]',
   options: {
     bootstrap: { type: 'string', multiple: true },
     listen: { type: 'string', multiple: true },
     announce: { type: 'string', multiple: true },
+    relay: { type: 'boolean' },
     name: { type: 'string' },
     config: { type: 'string' },
     'dht-mode': { type: 'string' },
@@ -25,6 +26,7 @@ export const startCommand: Command = {
         listen: values.listen,
         announce: values.announce,
         name: values.name,
+        relay: compact({ enabled: values.relay }),
         dht: compact({ mode: values['dht-mode'] }),
         log: compact({ level: values['log-level'], format: values['log-format'] })
       })

@@ -16,6 +16,7 @@ export const statusCommand: Command = {
       ['reachability', `${status.reachability} (dht ${status.dhtMode})`],
       ['addresses', status.addresses],
       ['relays', status.relays],
+      ...(status.relayService == null ? [] : [['relaying', `${status.relayService.reservations} reservations held here; STUN on ${status.relayService.stun.join(', ') || 'no address'}`]] as Array<[string, string]>),
       ['services', status.services],
       ['forwards', status.forwards],
       ['peers', `${status.peers} connected, ${status.knownPeers} known`]

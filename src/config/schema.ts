@@ -33,6 +33,19 @@ export const configSchema = z.strictObject({
     maxIncomingPending: z.number().int().min(1),
     dialTimeoutSeconds: seconds
   }),
+  relay: z.strictObject({
+    enabled: z.boolean(),
+    maxReservations: z.number().int().min(1),
+    untrusted: z.enum(['limited', 'deny']),
+    untrustedDurationSeconds: seconds,
+    untrustedDataBytes: z.number().int().min(1),
+    stun: z.boolean()
+  }),
+  nat: z.strictObject({
+    reservations: z.number().int().min(0),
+    holePunching: z.boolean(),
+    iceServers: z.array(z.string().regex(/^(stun|turns?):/, 'expected an ICE server URL such as stun:host:3478'))
+  }),
   tunnels: z.strictObject({
     maxPerPeer: z.number().int().min(1),
     maxTotal: z.number().int().min(1)

@@ -4,6 +4,7 @@ import { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
 import { DhtWalk } from '../discovery/dht-walk.ts'
 import { ExposeRegistry } from '../expose/expose-registry.ts'
 import { ForwardManager } from '../forward/forward-manager.ts'
+import { RelayStun } from '../nat/relay-stun.ts'
 import { createMeshNode } from '../node/create-node.ts'
 import { DEFAULT_VNI } from '../node/constants.ts'
 import { TrustStore } from '../trust/trust-store.ts'
@@ -45,6 +46,7 @@ export class Daemon {
   private readonly keeper: BootstrapKeeper
   private readonly walk: DhtWalk
   private readonly forwards: ForwardManager
+  private readonly stun?: RelayStun
 
   private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
@@ -72,8 +74,9 @@ export class Daemon {
       redialSeconds: config.discovery.bootstrapRedialSeconds,
       onConnect: () => { this.walk.walkSoon() }
     }, { node, log })
+    if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
-    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ node, trust, exposes, forwards: this.forwards }, context), { log })
+    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ node, trust, exposes, forwards: this.forwards, stun: this.stun }, context), { log })
   }
 
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {
@@ -84,10 +87,12 @@ export class Daemon {
     try {
       const key = await loadOrCreateIdentity(dataDir.identityKey)
       const state = { trust: await TrustStore.load(dataDir.trust), exposes: await ExposeRegistry.load(dataDir.services) }
-      const node = await createMeshNode(init.config, key)
+      const node = await createMeshNode(init.config, key, { isTrusted: peer => state.trust.isTrusted(peer), log: components.log })
       const daemon = new Daemon(node, state, init, components)
       await node.start()
       started.unshift(async () => node.stop())
+      await daemon.stun?.start(init.config.listen, node.getMultiaddrs())
+      started.unshift(async () => daemon.stun?.stop())
       await daemon.forwards.start()
       started.unshift(async () => daemon.forwards.stop())
       await daemon.control.start()
@@ -106,6 +111,7 @@ export class Daemon {
     this.keeper.stop()
     await this.control.stop()
     await this.forwards.stop()
+    await this.stun?.stop()
     await this.node.stop()
     await releasePidLock(this.dataDir.pidFile)
   }

@@ -1,7 +1,8 @@
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { badRequest } from '../control/protocol.ts'
+import { dialPeer } from '../node/dial-peer.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -27,7 +28,9 @@ export async function * pingPeer (node: MeshNode, target: PeerId | Multiaddr, co
     if (seq > 1) await sleep(PING_INTERVAL_MS, undefined, { signal }).catch(() => {})
     if (signal.aborted) return
     try {
-      const rtt = await node.services.ping.ping(target, { signal: AbortSignal.any([signal, AbortSignal.timeout(PING_TIMEOUT_MS)]) })
+      const options = { signal: AbortSignal.any([signal, AbortSignal.timeout(PING_TIMEOUT_MS)]) }
+      if (!isMultiaddr(target)) await dialPeer(node, target, options)
+      const rtt = await node.services.ping.ping(target, options)
       yield { seq, rttMs: Math.round(rtt * 100) / 100 }
     } catch (err: any) {
       yield { seq, error: err.message }

@@ -9,6 +9,7 @@ import type { Routes } from './control-server.ts'
 import type { StatusContext } from './views.ts'
 import type { ExposeRegistry } from '../expose/expose-registry.ts'
 import type { ForwardManager } from '../forward/forward-manager.ts'
+import type { RelayStun } from '../nat/relay-stun.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
 
@@ -17,6 +18,8 @@ export interface RouteComponents {
   trust: TrustStore
   exposes: ExposeRegistry
   forwards: ForwardManager
+  /** a relay node's STUN responders */
+  stun?: RelayStun
 }
 
 /** The control API's calls; each is a thin view of, or a change to, the daemon's state. */

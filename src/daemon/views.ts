@@ -1,11 +1,12 @@
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
+import { streamConnection } from '../node/dial-peer.ts'
 import { reachability, relaysOf } from '../node/reachability.ts'
+import { transportOf } from '../node/transport-name.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { RouteComponents } from './routes.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
 import type { Reachability } from '../node/reachability.ts'
-import type { Connection, Peer } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Peer } from '@libp2p/interface'
 
 /** The JSON documents of `id`, `status` and `peers` (DESIGN.md section 6). */
 export interface IdView {
@@ -22,6 +23,8 @@ export interface StatusView extends IdView {
   reachability: Reachability
   dhtMode: 'client' | 'server'
   relays: string[]
+  /** what this node does as a relay (`--relay`), null when it is not one */
+  relayService: { reservations: number, stun: string[] } | null
   services: string[]
   forwards: string[]
   /** connected peers */
@@ -56,7 +59,7 @@ export interface StatusContext {
   startedAt: number
 }
 
-export async function statusView ({ node, exposes, forwards }: RouteComponents, context: StatusContext): Promise<StatusView> {
+export async function statusView ({ node, exposes, forwards, stun }: RouteComponents, context: StatusContext): Promise<StatusView> {
   const addresses = node.services.addresses.addresses()
   return {
     ...idView(node),
@@ -68,6 +71,7 @@ export async function statusView ({ node, exposes, forwards }: RouteComponents, 
     reachability: reachability(addresses),
     dhtMode: node.services.dht.getMode(),
     relays: relaysOf(addresses),
+    relayService: node.services.relay == null ? null : { reservations: node.services.relay.reservations.size, stun: stun?.endpoints() ?? [] },
     // no up/down probe here: `status` stays cheap, and `services` shows the state
     services: exposes.records().map(service => `${service.name} -> ${service.target} (${service.proto})`),
     forwards: forwards.list().map(forward => `${forward.listen} -> ${forward.peer}/${forward.service}`),
@@ -78,7 +82,7 @@ export async function statusView ({ node, exposes, forwards }: RouteComponents, 
 
 /** Every peer the node knows, found through the DHT or connected, most useful first. */
 export async function peersView (node: MeshNode, trust: TrustStore): Promise<PeerView[]> {
-  const views = (await otherPeers(node)).map(peer => peerView(peer, node.getConnections(peer.id), trust))
+  const views = (await otherPeers(node)).map(peer => peerView(node, peer, trust))
   return views.sort((a, b) => rank(a) - rank(b) || a.peerId.localeCompare(b.peerId))
 }
 
@@ -86,9 +90,9 @@ async function otherPeers (node: MeshNode): Promise<Peer[]> {
   return (await node.peerStore.all()).filter(peer => !peer.id.equals(node.peerId))
 }
 
-function peerView (peer: Peer, connections: Connection[], trust: TrustStore): PeerView {
-  const open = connections.filter(connection => connection.status === 'open')
-  const best = open.find(connection => connection.direct) ?? open[0]
+function peerView (node: MeshNode, peer: Peer, trust: TrustStore): PeerView {
+  // the connection new tunnels take; else one with relay limits, which carries only the node's own protocols
+  const best = streamConnection(node, peer.id) ?? node.getConnections(peer.id).find(connection => connection.status === 'open' && connection.limits != null)
   const agent = peer.metadata.get('AgentVersion')
   const trusted = trust.get(peer.id.toString())
   return {
@@ -105,14 +109,4 @@ function peerView (peer: Peer, connections: Connection[], trust: TrustStore): Pe
 
 function rank (peer: PeerView): number {
   return peer.connection === 'direct' ? 0 : peer.connection === 'relayed' ? 1 : 2
-}
-
-/** The transport a connection runs on, named as users know it. */
-export function transportOf (address: Multiaddr): string {
-  const names = address.getComponents().map(component => component.name)
-  if (names.includes('p2p-circuit')) return 'relay'
-  if (names.includes('webrtc') || names.includes('webrtc-direct')) return 'webrtc'
-  if (names.includes('quic-v1')) return 'quic'
-  if (names.includes('ws') || names.includes('wss')) return 'websockets'
-  return names.includes('tcp') ? 'tcp' : names.join('/')
 }

@@ -3,12 +3,13 @@ import { createServer } from 'node:net'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ProtocolType, SERVICE_NAME_PATTERN, statusName } from '../../protocols/envelope/index.ts'
 import { openTunnel, TUNNEL_PROTOCOL, TunnelRefusedError } from '../../protocols/tunnel/index.ts'
+import { describeError, dialPeer, newPeerStream } from '../node/dial-peer.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
 import { TunnelStats } from '../tunnel/tunnel-stats.ts'
 import { PeerBackoff } from './peer-backoff.ts'
 import type { Logger } from '../log/logger.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { PeerDialer } from '../node/dial-peer.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
 import type { HostPort } from '../tunnel/host-port.ts'
 import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
@@ -47,7 +48,7 @@ export interface ForwardManagerInit {
 }
 
 export interface ForwardManagerComponents {
-  node: Pick<MeshNode, 'dial' | 'dialProtocol'>
+  node: PeerDialer
   trust: TrustStore
   log: Logger
 }
@@ -65,7 +66,7 @@ export class ForwardManager {
   constructor (init: ForwardManagerInit, components: ForwardManagerComponents) {
     this.init = init
     this.components = components
-    this.backoff = new PeerBackoff({ dial: async peer => components.node.dial(peer), log: components.log })
+    this.backoff = new PeerBackoff({ dial: async peer => dialPeer(components.node, peer), log: components.log })
   }
 
   /** Restores the saved forwards; one whose address cannot be bound is kept, and logged. */
@@ -162,14 +163,14 @@ export class ForwardManager {
     if (this.backoff.isDown(peer)) return fail('peer_unreachable', 'the peer is unreachable (re-dialling in the background)')
     let stream
     try {
-      stream = await node.dialProtocol(peer, TUNNEL_PROTOCOL, {
+      stream = await newPeerStream(node, peer, TUNNEL_PROTOCOL, {
         negotiateFully: false,
         maxOutboundStreams: this.init.maxOutboundStreams,
         signal: AbortSignal.timeout(this.init.dialTimeoutMs)
       })
     } catch (err: any) {
       this.backoff.failed(peer)
-      return fail('peer_unreachable', err.message)
+      return fail('peer_unreachable', describeError(err))
     }
     this.backoff.succeeded(peer)
     const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 0 }
@@ -178,7 +179,7 @@ export class ForwardManager {
     } catch (err: any) {
       if (err instanceof TunnelRefusedError) return fail(statusName(err.status), err.message)
       // a peer resets the streams of peers it does not trust before reading them
-      fail('reset', `${err.message} (if this happens on every connection: does the peer trust this node?)`)
+      fail('reset', `${describeError(err)} (if this happens on every connection: does the peer trust this node?)`)
     }
   }
 

@@ -1,20 +1,34 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { autoNAT } from '@libp2p/autonat'
-import { identify } from '@libp2p/identify'
+import { autoNATv2 } from '@libp2p/autonat-v2'
+import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
 import { MAX_READ_BUFFER_BYTES, STREAM_WINDOW_BYTES, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { USER_AGENT } from '../version.ts'
+import { directPaths } from '../nat/direct-paths.ts'
+import { iceServers } from '../nat/ice-servers.ts'
+import { liftLimitsForTrusted, relayGater, relayServer } from '../nat/relay-policy.ts'
+import { relayReservations } from '../nat/relay-reservations.ts'
 import { addressView } from './address-view.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
+import { dialOrder } from './dial-order.ts'
 import { meshScope } from './mesh-scope.ts'
+import { relaysOf } from './reachability.ts'
 import type { AddressView } from './address-view.ts'
 import type { Config } from '../config/schema.ts'
+import type { DirectPaths } from '../nat/direct-paths.ts'
+import type { Logger } from '../log/logger.ts'
+import type { IsTrusted } from '../nat/relay-policy.ts'
+import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Identify } from '@libp2p/identify'
 import type { PrivateKey, Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 
@@ -24,22 +38,40 @@ export type MeshServices = {
   autonat: unknown
   dht: KadDHT
   addresses: AddressView
+  relay?: CircuitRelayService
+  directPaths?: DirectPaths
 }
 
 export type MeshNode = Libp2p<MeshServices>
 
+export interface MeshNodeComponents {
+  /** whose relayed connections a `--relay` node carries without limits */
+  isTrusted: IsTrusted
+  log: Logger
+}
+
 /** The one place that composes libp2p; everything else receives the node it returns. */
-export async function createMeshNode (config: Config, privateKey: PrivateKey): Promise<MeshNode> {
+export async function createMeshNode (config: Config, privateKey: PrivateKey, { isTrusted, log }: MeshNodeComponents): Promise<MeshNode> {
   const scope = meshScope(config.bootstrap)
-  return createLibp2p({
+  // read when a WebRTC connection starts, by which time the node exists
+  let node: MeshNode | undefined
+  const rtcConfiguration = (): { iceServers: Array<{ urls: string }> } => ({
+    iceServers: iceServers(config.nat.iceServers, node == null ? [] : relayAddresses(node))
+  })
+  node = await createLibp2p({
     privateKey,
     start: false,
     nodeInfo: { userAgent: USER_AGENT },
     addresses: {
-      listen: config.listen,
+      // `/webrtc` accepts WebRTC connections signalled over this node's relayed addresses
+      listen: config.nat.holePunching ? [...config.listen, '/webrtc'] : config.listen,
       announce: config.announce
     },
-    transports: [tcp()],
+    transports: [
+      tcp(),
+      circuitRelayTransport(),
+      ...(config.nat.holePunching ? [webRTC({ rtcConfiguration })] : [])
+    ],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       // every tunnelled TCP connection is a stream: room for the tunnel protocol's limit plus the node's own protocols
@@ -51,25 +83,43 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey): P
       maxConnections: config.connections.max,
       inboundConnectionThreshold: config.connections.inboundPerSecondPerHost,
       maxIncomingPendingConnections: config.connections.maxIncomingPending,
-      dialTimeout: config.connections.dialTimeoutSeconds * 1000
+      dialTimeout: config.connections.dialTimeoutSeconds * 1000,
+      addressSorter: dialOrder
     },
+    connectionGater: relayGater(config.relay, isTrusted),
     services: {
       identify: identify(),
+      // tells connected peers (the DHT servers among them) of new addresses, such as a reservation's /p2p-circuit address
+      identifyPush: identifyPush(),
       ping: ping(),
-      autonat: autoNAT({ protocolPrefix: AUTONAT_PROTOCOL_PREFIX }),
+      // v2: its dial-back opens a new connection (v1 reuses and then closes the existing one)
+      autonat: autoNATv2({ protocolPrefix: AUTONAT_PROTOCOL_PREFIX }),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
-        clientMode: dhtClientMode(config.dht.mode, scope === 'lan'),
+        // a relay is public infrastructure: it serves the DHT from the start
+        clientMode: dhtClientMode(config.dht.mode, scope === 'lan' || config.relay.enabled),
         peerInfoMapper: scope === 'lan' ? passthroughMapper : removePrivateAddressesMapper
       }),
-      addresses: addressView()
+      addresses: addressView(),
+      // a relay is reached directly, so it holds no reservations itself
+      relayReservations: relayReservations({ want: config.relay.enabled ? 0 : config.nat.reservations, log }),
+      ...(config.nat.holePunching && { directPaths: directPaths({ log }) }),
+      ...(config.relay.enabled && { relay: relayServer(config.relay) })
     }
   })
+  if (node.services.relay != null) liftLimitsForTrusted(node.services.relay, isTrusted)
+  return node
+}
+
+/** The addresses this node reaches the relays holding its reservations on. */
+function relayAddresses (node: MeshNode): Multiaddr[] {
+  return relaysOf(node.services.addresses.addresses()).flatMap(relay =>
+    node.getConnections(peerIdFromString(relay)).filter(connection => connection.direct).map(connection => connection.remoteAddr))
 }
 
 /** `undefined` lets kad-dht switch to server mode once the node has a public address. */
-function dhtClientMode (mode: Config['dht']['mode'], lan: boolean): boolean | undefined {
-  if (mode === 'server' || (mode === 'auto' && lan)) return false
+function dhtClientMode (mode: Config['dht']['mode'], serveAlways: boolean): boolean | undefined {
+  if (mode === 'server' || (mode === 'auto' && serveAlways)) return false
   if (mode === 'client') return true
   return undefined
 }

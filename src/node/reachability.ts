@@ -1,6 +1,6 @@
 import { isPrivate } from '@libp2p/utils'
-import { Circuit } from '@multiformats/multiaddr-matcher'
 import type { NodeAddress } from '@libp2p/interface-internal'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export type Reachability = 'public' | 'private' | 'unknown'
 
@@ -8,12 +8,17 @@ export type Reachability = 'public' | 'private' | 'unknown'
  * Whether peers on the internet can dial this node: `public` once a public address is
  * verified (a public listen address, or an observed one that autonat confirmed),
  * `unknown` while a public address awaits verification, otherwise `private` (only
- * private, loopback or relayed addresses).
+ * private, loopback or relayed addresses). A relayed address (with or without `/webrtc`)
+ * starts with the relay's public address and is always "verified", so it is no evidence.
  */
 export function reachability (addresses: NodeAddress[]): Reachability {
-  const candidates = addresses.filter(({ multiaddr }) => !Circuit.exactMatch(multiaddr) && !isPrivate(multiaddr))
+  const candidates = addresses.filter(({ multiaddr }) => !isRelayed(multiaddr) && !isPrivate(multiaddr))
   if (candidates.some(address => address.verified)) return 'public'
   return candidates.length > 0 ? 'unknown' : 'private'
+}
+
+function isRelayed (address: Multiaddr): boolean {
+  return address.getComponents().some(component => component.name === 'p2p-circuit')
 }
 
 /** The relays holding a reservation for this node, read off its `/p2p-circuit` addresses. */

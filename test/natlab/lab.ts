@@ -15,7 +15,7 @@
  * Every namespace carries the lab's prefix, and `destroy()` removes them all, whatever
  * state they are in.
  */
-import { execFile, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
 import type { ChildProcess, SpawnOptions } from 'node:child_process'
 
 export type NatKind = 'public' | 'cone' | 'symmetric'
@@ -101,10 +101,36 @@ export class NatLab {
     return inNs(this.site(site).namespace, command, ...args)
   }
 
+  /**
+   * The connection tracking entries of a NATed site's router (its NAT table, in effect),
+   * optionally only those of one protocol: evidence of which flows crossed the NAT.
+   */
+  async routerConntrack (site: string, protocol?: 'tcp' | 'udp'): Promise<string[]> {
+    const { kind, namespace } = this.site(site)
+    if (kind === 'public') throw new Error(`${site} is a public site: it has no router`)
+    const table = await inNs(`${namespace}-r`, 'cat', '/proc/net/nf_conntrack')
+    return table.split('\n').filter(line => line !== '' && (protocol == null || line.split(/\s+/)[2] === protocol))
+  }
+
   async destroy (): Promise<void> {
     for (const child of this.children) child.kill('SIGKILL')
     for (const namespace of [...this.namespaces].reverse()) {
       await sh('ip', ['netns', 'del', namespace]).catch(() => {})
+    }
+    this.namespaces.length = 0
+  }
+
+  /**
+   * `destroy()` for a process that is exiting (an 'exit' listener, a signal handler),
+   * where nothing asynchronous runs any more: SIGKILLs the children by pid and removes
+   * the namespaces with blocking calls.
+   */
+  destroySync (): void {
+    for (const child of this.children) {
+      if (child.pid != null) try { process.kill(child.pid, 'SIGKILL') } catch {}
+    }
+    for (const namespace of [...this.namespaces].reverse()) {
+      try { execFileSync('ip', ['netns', 'del', namespace], { stdio: 'ignore', timeout: 10_000 }) } catch {}
     }
     this.namespaces.length = 0
   }

@@ -14,6 +14,7 @@ import { encodeRequest, ProtocolType, responseDecoder, Status } from '../../prot
 import { TUNNEL_PROTOCOL } from '../../protocols/tunnel/index.ts'
 import { readEnvelope } from '../../protocols/tunnel/read-envelope.ts'
 import { loadConfig } from '../../src/config/load.ts'
+import { createLogger } from '../../src/log/logger.ts'
 import { createMeshNode } from '../../src/node/create-node.ts'
 import { parseHexDump } from '../envelope/helpers.ts'
 import { TestDaemon, tempDir } from '../helpers/daemon.ts'
@@ -56,7 +57,7 @@ describe('hostile tunnel requests from a trusted peer', () => {
     aAddress = (await a.id()).addresses[0] as string
     peerDir = await tempDir()
     const config = await loadConfig({ dataDir: peerDir, env: {}, flags: { listen: ['/ip4/127.0.0.1/tcp/0'], dht: { mode: 'client' } } })
-    peer = await createMeshNode(config, await generateKeyPair('Ed25519'))
+    peer = await createMeshNode(config, await generateKeyPair('Ed25519'), { isTrusted: () => false, log: createLogger({ level: 'silent', format: 'json' }) })
     await peer.start()
     await trust(a, peer.peerId.toString())
     await expose(a, 'echo', echo.target)

@@ -1,0 +1,64 @@
+import type { MeshNode } from './create-node.ts'
+import type { AbortOptions, Connection, NewStreamOptions, PeerId, Stream } from '@libp2p/interface'
+
+export type PeerDialer = Pick<MeshNode, 'dial' | 'peerRouting' | 'getConnections' | 'services'>
+
+/**
+ * Dials a peer by id, asking the DHT for its current addresses when every address libp2p
+ * knows has failed. libp2p looks a peer up only when it knows no address at all, so the
+ * addresses it learnt once (a NATed peer's private ones from before its relay reservation,
+ * a reservation on a relay that has since gone) would otherwise fail every dial until
+ * they expire.
+ */
+export async function dialPeer (node: PeerDialer, peer: PeerId, options: AbortOptions = {}): Promise<Connection> {
+  try {
+    return await node.dial(peer, options)
+  } catch (err) {
+    if (options.signal?.aborted === true) throw err
+    try {
+      // useCache: false, or kad-dht answers from the same peer store
+      await node.peerRouting.findPeer(peer, { ...options, useCache: false })
+    } catch {
+      throw err
+    }
+    return await node.dial(peer, options)
+  }
+}
+
+/**
+ * The open connection to `peer` that new streams take: direct before relayed, never one
+ * with relay limits, nor a WebRTC connection still awaiting its ping (direct-paths.ts),
+ * which libp2p itself would pick.
+ */
+export function streamConnection (node: Pick<PeerDialer, 'getConnections' | 'services'>, peer: PeerId): Connection | undefined {
+  const usable = node.getConnections(peer).filter(connection =>
+    connection.status === 'open' && connection.limits == null && node.services.directPaths?.settled(connection) !== false)
+  return usable.find(connection => connection.direct) ?? usable[0]
+}
+
+/** Refusals by libp2p's own rules, which say nothing about the health of the connection. */
+const POLICY_ERRORS = new Set(['TooManyOutboundProtocolStreamsError', 'LimitedConnectionError', 'AbortError', 'TimeoutError'])
+
+/**
+ * A stream to `peer` for `protocol` on its best connection (libp2p prefers a direct one).
+ * A connection that cannot open a stream is dead even if it looks open (a WebRTC
+ * connection whose far end gave up while it was being set up, until ICE notices): it is
+ * aborted, and the stream opened on the next connection, or a new one.
+ */
+export async function newPeerStream (node: PeerDialer, peer: PeerId, protocol: string, options: NewStreamOptions = {}): Promise<Stream> {
+  const connection = streamConnection(node, peer) ?? await dialPeer(node, peer, options)
+  try {
+    return await connection.newStream(protocol, options)
+  } catch (err: any) {
+    if (options.signal?.aborted === true || POLICY_ERRORS.has(err?.name)) throw err
+    connection.abort(err instanceof Error ? err : new Error(describeError(err)))
+    return await (await dialPeer(node, peer, options)).newStream(protocol, options)
+  }
+}
+
+/** An error's message; transports sometimes reject with an Event or a string instead of an Error. */
+export function describeError (err: unknown): string {
+  if (err instanceof Error) return err.message
+  if (typeof Event !== 'undefined' && err instanceof Event) return `${err.type} event: ${String((err as any).error?.message ?? (err as any).message ?? 'no detail')}`
+  return String(err)
+}
