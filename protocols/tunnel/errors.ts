@@ -15,3 +15,8 @@ export class TunnelRefusedError extends Error {
 export class UntrustedPeerError extends Error {
   override name = 'UntrustedPeerError'
 }
+
+/** An open tunnel was cut by the other node or by the loss of the connection under it, not by its local end. */
+export class TunnelInterruptedError extends Error {
+  override name = 'TunnelInterruptedError'
+}

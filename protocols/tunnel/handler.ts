@@ -45,7 +45,7 @@ export function tunnelHandler (init: TunnelHandlerInit, components: TunnelHandle
       return
     }
     try {
-      await respond(stream, peer, init, components)
+      await respond(stream, connection, init, components)
     } catch (err: any) {
       components.log.warn({ peer: peer.toString(), err: err.message }, 'tunnel failed')
       stream.abort(err)
@@ -53,7 +53,8 @@ export function tunnelHandler (init: TunnelHandlerInit, components: TunnelHandle
   }
 }
 
-async function respond (stream: Stream, peer: PeerId, init: TunnelHandlerInit, components: TunnelHandlerComponents): Promise<void> {
+async function respond (stream: Stream, connection: Connection, init: TunnelHandlerInit, components: TunnelHandlerComponents): Promise<void> {
+  const peer = connection.remotePeer
   const { log } = components
   stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES
   let request, rest
@@ -89,7 +90,7 @@ async function respond (stream: Stream, peer: PeerId, init: TunnelHandlerInit, c
     service.counters.opened()
     log.debug(context, 'tunnel open')
     pumpSocketToStream(socket, stream, bytes => { service.counters.bytesOut(bytes) })
-    pumpStreamToSocket(stream, socket, rest, bytes => { service.counters.bytesIn(bytes) })
+    pumpStreamToSocket(stream, connection, socket, rest, bytes => { service.counters.bytesIn(bytes) })
     await bothClosed(socket, stream)
     service.counters.closed()
   } finally {

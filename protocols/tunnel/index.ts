@@ -7,7 +7,7 @@
  */
 export { MAX_READ_BUFFER_BYTES, STREAM_WINDOW_BYTES, TUNNEL_PROTOCOL, tunnelStreamLimit } from './constants.ts'
 export { connectTcp } from './connect-tcp.ts'
-export { TunnelRefusedError, UntrustedPeerError } from './errors.ts'
+export { TunnelInterruptedError, TunnelRefusedError, UntrustedPeerError } from './errors.ts'
 export { tunnelHandler } from './handler.ts'
 export { openTunnel } from './open.ts'
 export type { ExposedService, TunnelHandlerComponents, TunnelHandlerInit } from './handler.ts'

@@ -1,11 +1,11 @@
 import { encodeRequest, responseDecoder, Status } from '../envelope/index.ts'
 import { MAX_READ_BUFFER_BYTES, RESPONSE_TIMEOUT_MS } from './constants.ts'
-import { TunnelRefusedError } from './errors.ts'
+import { TunnelInterruptedError, TunnelRefusedError } from './errors.ts'
 import { readEnvelope } from './read-envelope.ts'
 import { bothClosed, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
 import type { TunnelCounters } from './counters.ts'
 import type { RequestInit } from '../envelope/index.ts'
-import type { Stream } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 import type { Socket } from 'node:net'
 
 /**
@@ -13,9 +13,11 @@ import type { Socket } from 'node:net'
  * opened (with `negotiateFully: false`, so the protocol id, the request envelope and the
  * client's first bytes leave together: one round trip to the first byte back).
  * Resolves when the tunnel is done; rejects with TunnelRefusedError when the responder
- * refuses, after closing the local socket.
+ * refuses, after closing the local socket, and with TunnelInterruptedError when the
+ * stream is cut while the local socket is still up (a reset by the other node, the
+ * connection or the relay under it gone).
  */
-export async function openTunnel (stream: Stream, socket: Socket, request: RequestInit, counters: TunnelCounters): Promise<void> {
+export async function openTunnel (stream: Stream, connection: Connection, socket: Socket, request: RequestInit, counters: TunnelCounters): Promise<void> {
   stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES
   stream.send(encodeRequest(request))
   pumpSocketToStream(socket, stream, bytes => { counters.bytesOut(bytes) })
@@ -33,8 +35,10 @@ export async function openTunnel (stream: Stream, socket: Socket, request: Reque
     throw new TunnelRefusedError(response.status, response.reason)
   }
   counters.opened()
-  pumpStreamToSocket(stream, socket, rest, bytes => { counters.bytesIn(bytes) })
+  let cut: string | undefined
+  pumpStreamToSocket(stream, connection, socket, rest, bytes => { counters.bytesIn(bytes) }, reason => { cut = reason })
   await bothClosed(socket, stream)
   counters.closed()
+  if (cut != null) throw new TunnelInterruptedError(cut)
 }
 

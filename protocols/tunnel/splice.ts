@@ -1,4 +1,4 @@
-import type { Stream } from '@libp2p/interface'
+import type { Connection, Stream } from '@libp2p/interface'
 import type { Socket } from 'node:net'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -7,7 +7,9 @@ import type { Uint8ArrayList } from 'uint8arraylist'
  * - a FIN on either side half-closes that direction only (socket `end` -> stream
  *   `close()`, stream `end` -> `socket.end()`); the other keeps flowing;
  * - a reset on either side resets the other (socket error -> `stream.abort()`, stream
- *   reset -> `socket.resetAndDestroy()`);
+ *   reset -> `socket.resetAndDestroy()`); so does the loss of the connection under the
+ *   stream (libp2p ends a stream whose connection closed as if the other node had sent
+ *   a FIN, which a TCP client would take for a complete reply);
  * - backpressure both ways: the socket is paused while the stream's send buffer is
  *   full, and the stream (so its yamux window) while the socket's write buffer is full.
  * The two directions start separately: the opener sends right behind its envelope but
@@ -41,8 +43,11 @@ export function pumpSocketToStream (socket: Socket, stream: Stream, count: (byte
   socket.resume()
 }
 
-/** stream -> socket, starting with `head` (stream bytes read before); `count` sees every byte written. */
-export function pumpStreamToSocket (stream: Stream, socket: Socket, head: Uint8ArrayList | undefined, count: (bytes: number) => void): void {
+/**
+ * stream -> socket, starting with `head` (stream bytes read before); `count` sees every
+ * byte written; `onCut` hears why, when the stream was cut while the socket was up.
+ */
+export function pumpStreamToSocket (stream: Stream, connection: Connection, socket: Socket, head: Uint8ArrayList | undefined, count: (bytes: number) => void, onCut?: (reason: string) => void): void {
   const write = (data: Uint8Array | Uint8ArrayList): void => {
     if (socket.destroyed) return
     let ok = true
@@ -61,15 +66,20 @@ export function pumpStreamToSocket (stream: Stream, socket: Socket, head: Uint8A
   stream.addEventListener('message', event => { write(event.data) })
   // a reset also ends the stream's input, and 'end' comes before 'close': a FIN sent
   // here would make the later RST impossible (a socket that is shutting down cannot reset)
+  const cut = (reason: string): void => {
+    onCut?.(reason)
+    socket.resetAndDestroy()
+  }
   const endSocket = (): void => {
     if (socket.destroyed) return
-    if (stream.status === 'reset' || stream.status === 'aborted') socket.resetAndDestroy()
+    if (stream.status === 'reset' || stream.status === 'aborted') cut('the stream was reset')
+    else if (connection.status !== 'open') cut('the connection to the peer closed')
     else socket.end()
   }
   if (stream.readableEnded) endSocket()
   else stream.addEventListener('end', endSocket, { once: true })
   stream.addEventListener('close', event => {
-    if (event.error != null && !socket.destroyed) socket.resetAndDestroy()
+    if (event.error != null && !socket.destroyed) cut(event.error.message)
   }, { once: true })
   if (stream.readStatus === 'paused') stream.resume()
 }

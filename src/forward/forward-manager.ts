@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createServer } from 'node:net'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ProtocolType, SERVICE_NAME_PATTERN, statusName } from '../../protocols/envelope/index.ts'
-import { openTunnel, TUNNEL_PROTOCOL, TunnelRefusedError } from '../../protocols/tunnel/index.ts'
+import { openTunnel, TUNNEL_PROTOCOL, TunnelInterruptedError, TunnelRefusedError } from '../../protocols/tunnel/index.ts'
 import { describeError, dialPeer, newPeerStream } from '../node/dial-peer.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
@@ -161,9 +161,9 @@ export class ForwardManager {
     }
     if (!trust.isTrusted(peer)) return fail('denied', `peer ${record.peer} is not trusted here: run agentmesh trust add ${record.peer}`)
     if (this.backoff.isDown(peer)) return fail('peer_unreachable', 'the peer is unreachable (re-dialling in the background)')
-    let stream
+    let tunnel
     try {
-      stream = await newPeerStream(node, peer, TUNNEL_PROTOCOL, {
+      tunnel = await newPeerStream(node, peer, TUNNEL_PROTOCOL, {
         negotiateFully: false,
         maxOutboundStreams: this.init.maxOutboundStreams,
         signal: AbortSignal.timeout(this.init.dialTimeoutMs)
@@ -175,9 +175,10 @@ export class ForwardManager {
     this.backoff.succeeded(peer)
     const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 0 }
     try {
-      await openTunnel(stream, socket, { service: record.service, vni: this.init.vni, protocolType: ProtocolType.TCP, trace }, stats)
+      await openTunnel(tunnel.stream, tunnel.connection, socket, { service: record.service, vni: this.init.vni, protocolType: ProtocolType.TCP, trace }, stats)
     } catch (err: any) {
       if (err instanceof TunnelRefusedError) return fail(statusName(err.status), err.message)
+      if (err instanceof TunnelInterruptedError) return fail('reset', `the tunnel was cut: ${err.message}`)
       // a peer resets the streams of peers it does not trust before reading them
       fail('reset', `${describeError(err)} (if this happens on every connection: does the peer trust this node?)`)
     }

@@ -3,11 +3,12 @@ import { CODE_P2P } from '@multiformats/multiaddr'
 import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError } from '../node/dial-peer.ts'
+import { reachability } from '../node/reachability.ts'
 import { transportOf } from '../node/transport-name.ts'
 import { probeConnection } from './connection-probe.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Connection, IdentifyResult, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
-import type { ConnectionManager } from '@libp2p/interface-internal'
+import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface DirectPathsInit {
@@ -15,6 +16,7 @@ export interface DirectPathsInit {
 }
 
 export interface DirectPathsComponents {
+  addressManager: AddressManager
   connectionManager: ConnectionManager
   events: TypedEventTarget<Libp2pEvents>
 }
@@ -37,7 +39,8 @@ const PROBE_TIMEOUT_MS = 5_000
  *
  * 1. Connection reversal: if the peer listens on a public address, dial it (over TCP);
  *    this is the unilateral upgrade of DCUtR, and covers a NATed node and a public one.
- * 2. Hole punching: the side that dialled through the relay opens a WebRTC connection,
+ * 2. Hole punching: the side that dialled through the relay (unless it is publicly
+ *    reachable itself, and so reached by the peer's reversal) opens a WebRTC connection,
  *    signalled over the relayed connection; ICE learns each side's public UDP mapping
  *    from the relays' STUN responders and punches through both NATs. Symmetric NATs
  *    (a new mapping per destination) defeat it, and the pair stays relayed.
@@ -116,7 +119,9 @@ export class DirectPaths implements Startable {
     const publicAddrs = listenAddrs
       .filter(address => !Circuit.matches(address) && !WebRTC.matches(address) && !isPrivate(address))
       .map(address => address.getComponents().some(c => c.code === CODE_P2P) ? address : address.encapsulate(`/p2p/${peer}`))
-    const canPunch = relayed.direction === 'outbound' && protocols.includes(WEBRTC_SIGNALING_PROTOCOL)
+    // a publicly reachable node leaves it to the peer, whose connection reversal reaches it
+    const canPunch = relayed.direction === 'outbound' && protocols.includes(WEBRTC_SIGNALING_PROTOCOL) &&
+      reachability(this.components.addressManager.getAddressesWithMetadata()) !== 'public'
     for (let attempt = 0; attempt <= RETRY_PAUSES_MS.length; attempt++) {
       if (attempt > 0) await sleep(RETRY_PAUSES_MS[attempt - 1], undefined, { signal: this.controller.signal })
       if (this.direct(peer) != null || relayed.status !== 'open') return

@@ -2,6 +2,7 @@ import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { PeerMap, PeerSet } from '@libp2p/peer-collections'
 import { CODE_P2P } from '@multiformats/multiaddr'
 import { reachability, relaysOf } from '../node/reachability.ts'
+import { transportOf } from '../node/transport-name.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Connection, IdentifyResult, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
@@ -19,6 +20,11 @@ export interface RelayReservationsComponents {
   connectionManager: ConnectionManager
   transportManager: TransportManager
   events: TypedEventTarget<Libp2pEvents>
+}
+
+interface RetryState {
+  retryAt: number
+  retryMs: number
 }
 
 /** A relay that refused or failed a reservation is asked again after this, doubling each time. */
@@ -44,7 +50,7 @@ export class RelayReservations implements Startable {
   private readonly components: RelayReservationsComponents
   private readonly log: Logger
   /** relays seen through identify, with when to ask each again after a failure */
-  private readonly relays = new PeerMap<{ retryAt: number, retryMs: number }>()
+  private readonly relays = new PeerMap<RetryState>()
   private readonly pending = new PeerSet()
   private timer?: ReturnType<typeof setInterval>
 
@@ -73,7 +79,8 @@ export class RelayReservations implements Startable {
 
   private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => {
     const { peerId, protocols } = event.detail
-    if (!protocols.includes(RELAY_V2_HOP_CODEC) || this.relays.has(peerId)) return
+    if (!protocols.includes(RELAY_V2_HOP_CODEC)) return
+    // a relay met (again) is asked at once: one that failed before may have been restarted
     this.relays.set(peerId, { retryAt: 0, retryMs: RETRY_FIRST_MS })
     this.check()
   }
@@ -98,8 +105,9 @@ export class RelayReservations implements Startable {
     for (const [relay, state] of this.relays) {
       if (missing === 0) return
       if (held.has(relay.toString()) || this.pending.has(relay) || state.retryAt > now) continue
+      // the reservation is asked for at the address of this connection: a WebRTC one has none to dial
       const connection = this.components.connectionManager.getConnections(relay)
-        .find(connection => connection.direct && connection.status === 'open' && connection.limits == null)
+        .find(connection => transportOf(connection.remoteAddr) === 'tcp' && connection.status === 'open')
       if (connection == null) continue
       missing--
       void this.reserve(relay, connection)
@@ -116,20 +124,37 @@ export class RelayReservations implements Startable {
       if (state != null) Object.assign(state, { retryAt: 0, retryMs: RETRY_FIRST_MS })
     } catch (err: any) {
       this.log.warn({ relay: relay.toString(), err: err.message }, 'relay refused or failed a reservation')
-      if (state != null) Object.assign(state, { retryAt: Date.now() + state.retryMs, retryMs: Math.min(state.retryMs * 2, RETRY_MAX_MS) })
+      if (state != null) backOff(state)
     } finally {
       this.pending.delete(relay)
     }
   }
 
-  /** Dials one known relay that is not connected, so that its reservation can be renewed. */
+  /**
+   * Dials one known relay without a TCP connection (none, or only WebRTC), so that a
+   * reservation can be made or renewed on it. Only relays not held are redialled.
+   */
   private async redialOne (): Promise<void> {
-    for (const [relay] of this.relays) {
-      if (this.components.connectionManager.getConnections(relay).length > 0) continue
-      await this.components.connectionManager.openConnection(relay, { signal: AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS) })
+    const held = new Set(relaysOf(this.components.addressManager.getAddressesWithMetadata()))
+    const now = Date.now()
+    for (const [relay, state] of this.relays) {
+      const connections = this.components.connectionManager.getConnections(relay)
+      if (held.has(relay.toString()) || state.retryAt > now || connections.some(connection => transportOf(connection.remoteAddr) === 'tcp')) continue
+      try {
+        // force: libp2p would otherwise hand back the WebRTC connection
+        await this.components.connectionManager.openConnection(relay, { signal: AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS), force: connections.length > 0 })
+      } catch (err) {
+        backOff(state)
+        throw err
+      }
       return
     }
   }
+}
+
+/** The next attempt on a relay that failed: later each time, up to RETRY_MAX_MS. */
+function backOff (state: RetryState): void {
+  Object.assign(state, { retryAt: Date.now() + state.retryMs, retryMs: Math.min(state.retryMs * 2, RETRY_MAX_MS) })
 }
 
 export function relayReservations (init: RelayReservationsInit): (components: RelayReservationsComponents) => RelayReservations {

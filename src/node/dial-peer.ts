@@ -45,14 +45,15 @@ const POLICY_ERRORS = new Set(['TooManyOutboundProtocolStreamsError', 'LimitedCo
  * connection whose far end gave up while it was being set up, until ICE notices): it is
  * aborted, and the stream opened on the next connection, or a new one.
  */
-export async function newPeerStream (node: PeerDialer, peer: PeerId, protocol: string, options: NewStreamOptions = {}): Promise<Stream> {
+export async function newPeerStream (node: PeerDialer, peer: PeerId, protocol: string, options: NewStreamOptions = {}): Promise<{ stream: Stream, connection: Connection }> {
   const connection = streamConnection(node, peer) ?? await dialPeer(node, peer, options)
   try {
-    return await connection.newStream(protocol, options)
+    return { stream: await connection.newStream(protocol, options), connection }
   } catch (err: any) {
     if (options.signal?.aborted === true || POLICY_ERRORS.has(err?.name)) throw err
     connection.abort(err instanceof Error ? err : new Error(describeError(err)))
-    return await (await dialPeer(node, peer, options)).newStream(protocol, options)
+    const next = await dialPeer(node, peer, options)
+    return { stream: await next.newStream(protocol, options), connection: next }
   }
 }
 

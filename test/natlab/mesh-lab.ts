@@ -276,8 +276,8 @@ export interface CurlOptions {
   seed: string
   /** curl --max-time, seconds */
   maxTimeSeconds?: number
-  /** curl --limit-rate, e.g. '1M' */
-  limitRate?: string
+  /** the server sends at this many bytes per second (fixtures/bytes-server.ts) */
+  rate?: number
 }
 
 export class MeshLab {
@@ -432,8 +432,7 @@ export class MeshLab {
     const args = [
       'netns', 'exec', this.lab.site(src).namespace,
       'curl', '--silent', '--show-error', '--fail', '--noproxy', '*', '--max-time', String(maxTime),
-      ...options.limitRate == null ? [] : ['--limit-rate', options.limitRate],
-      `http://127.0.0.1:${port}/bytes/${size}?seed=${encodeURIComponent(options.seed)}`
+      `http://127.0.0.1:${port}/bytes/${size}?seed=${encodeURIComponent(options.seed)}${options.rate == null ? '' : `&rate=${options.rate}`}`
     ]
     const expectedSha256 = deterministicSha256(siteSeed(dst, options.seed), size)
     const result = await run('ip', args, { timeoutMs: (maxTime + 5) * 1000, digestStdout: true })
