@@ -170,6 +170,7 @@ export class ForwardManager {
       })
     } catch (err: any) {
       this.backoff.failed(peer)
+      if (err?.name === 'LimitedConnectionError') return fail('peer_unreachable', `only a limited relayed connection reaches ${record.peer}: the relay does not trust that peer, and there is no direct path`)
       return fail('peer_unreachable', describeError(err))
     }
     this.backoff.succeeded(peer)

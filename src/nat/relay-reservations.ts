@@ -123,7 +123,7 @@ export class RelayReservations implements Startable {
       this.log.info({ relay: relay.toString() }, 'holding a reservation on relay')
       if (state != null) Object.assign(state, { retryAt: 0, retryMs: RETRY_FIRST_MS })
     } catch (err: any) {
-      this.log.warn({ relay: relay.toString(), err: err.message }, 'relay refused or failed a reservation')
+      this.log.warn({ relay: relay.toString(), err: reservationFailure(err) }, 'relay refused or failed a reservation')
       if (state != null) backOff(state)
     } finally {
       this.pending.delete(relay)
@@ -150,6 +150,15 @@ export class RelayReservations implements Startable {
       return
     }
   }
+}
+
+/**
+ * The cause inside libp2p's listen error, whose own message is advice about listen
+ * addresses, e.g. "reservation failed with status PERMISSION_DENIED" (a relay that does
+ * not trust this node, with `relay.untrusted = "deny"`).
+ */
+function reservationFailure (err: Error): string {
+  return /p2p-circuit: (?:\w*Error: )?([^\n]+)/.exec(err.message)?.[1] ?? err.message
 }
 
 /** The next attempt on a relay that failed: later each time, up to RETRY_MAX_MS. */

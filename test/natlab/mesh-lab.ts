@@ -18,8 +18,8 @@
  * test brings up already has its `--bootstrap` address. `id --json` is checked against
  * them at each start.
  *
- * Trust: every site trusts every other site, and every relay trusts every site. Sites do
- * not trust the relays: nothing is tunnelled to or from a relay.
+ * Trust: every site trusts every other site, and every relay trusts every site (or those
+ * in `relayTrusts`). Sites do not trust the relays: nothing is tunnelled to or from a relay.
  *
  * The tests drive the daemons the way a user would: the CLI for `id --json`, `forwards
  * --json` and the like, and the control API (which the CLI is a thin client of, printing
@@ -255,6 +255,10 @@ export interface MeshLabOptions {
   nodes: string[]
   /** relays that `create` does not start (a test brings them up); they are in the nodes' bootstrap lists all the same */
   deferredRelays?: string[]
+  /** the nodes the relays trust (default: all): the others get the untrusted limits */
+  relayTrusts?: string[]
+  /** more environment for the relay daemons, e.g. AGENTMESH_RELAY_UNTRUSTED */
+  relayEnv?: NodeJS.ProcessEnv
 }
 
 /** One curl through a forward: what arrived, and whether it is the expected body. */
@@ -286,6 +290,7 @@ export class MeshLab {
   readonly daemons = new Map<string, LabDaemon>()
   readonly relays: string[]
   readonly nodes: string[]
+  readonly relayTrusts: string[]
   /** set once a failure was explained: `destroy()` then keeps the logs */
   failed = false
   private readonly services = new Map<string, ChildProcess>()
@@ -304,6 +309,7 @@ export class MeshLab {
     this.dir = dir
     this.relays = options.relays
     this.nodes = options.nodes
+    this.relayTrusts = options.relayTrusts ?? options.nodes
     process.once('exit', this.emergency)
     process.once('SIGINT', this.emergency)
     process.once('SIGTERM', this.emergency)
@@ -349,7 +355,7 @@ export class MeshLab {
     const announce = (daemon: LabDaemon): string[] => daemon.site.kind === 'public' ? ['--announce', `/ip4/${daemon.site.address}/tcp/${MESH_PORT}`] : []
     for (const relay of relays) {
       relay.args = ['--listen', `/ip4/0.0.0.0/tcp/${MESH_PORT}`, ...announce(relay), '--name', relay.name, '--log-format', 'json', '--log-level', logLevel, '--relay']
-      relay.env = env
+      relay.env = { ...env, ...options.relayEnv }
     }
     for (const node of nodes) {
       node.args = ['--listen', `/ip4/0.0.0.0/tcp/${MESH_PORT}`, ...announce(node), '--name', node.name, '--log-format', 'json', '--log-level', logLevel, ...relays.flatMap(relay => ['--bootstrap', relay.bootstrapAddress])]
@@ -368,12 +374,12 @@ export class MeshLab {
     })
   }
 
-  /** Starts (or restarts) a relay and makes it trust every site. */
+  /** Starts (or restarts) a relay and makes it trust the sites it trusts (all, by default). */
   async startRelay (name: string): Promise<void> {
     const relay = this.daemon(name)
     await relay.start(this.lab)
     await this.checkIdentity(relay)
-    for (const node of this.nodes) {
+    for (const node of this.relayTrusts) {
       const { peerId } = this.daemon(node)
       if (!(await relay.api.get<Array<{ peerId: string }>>('/trust')).some(entry => entry.peerId === peerId)) {
         await relay.api.post('/trust', { peerId, name: node })
