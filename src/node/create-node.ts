@@ -19,6 +19,7 @@ import { addressView } from './address-view.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
 import { dialOrder } from './dial-order.ts'
 import { meshScope } from './mesh-scope.ts'
+import { noiseCrypto } from './noise-crypto.ts'
 import { relaysOf } from './reachability.ts'
 import type { AddressView } from './address-view.ts'
 import type { Config } from '../config/schema.ts'
@@ -72,7 +73,7 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
       circuitRelayTransport(),
       ...(config.nat.holePunching ? [webRTC({ rtcConfiguration })] : [])
     ],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noise({ crypto: noiseCrypto })],
     streamMuxers: [yamux({
       // every tunnelled TCP connection is a stream: room for the tunnel protocol's limit plus the node's own protocols
       maxInboundStreams: tunnelStreamLimit(config.tunnels.maxPerPeer) + 256,

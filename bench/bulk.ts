@@ -1,0 +1,120 @@
+/**
+ * Bulk throughput, `npm run bench -- bulk`: iperf3 with one flow and with four parallel
+ * flows, raw loopback vs `ssh -L` (OpenSSH defaults) vs an agentmesh forward between two
+ * daemons. Rounds alternate the paths (rotating which goes first); each figure is the
+ * median of the rounds, and each ratio the median of the ratios within a round. Then a
+ * second, profiled daemon pair carries one more single flow, and the daemons' CPU
+ * profiles over that flow are summarised into bench/results/profile-bulk.md.
+ */
+
+import { run } from '../test/helpers/services/process.ts'
+import { hrtimeUs, profiledMeshPair, writeProfileReport } from './lib/cpu-profile.ts'
+import { runPart } from './lib/part.ts'
+import { cpuSecondsOf, iperfServer, meshPair, progress, sshd, sshForward } from './lib/setup.ts'
+import { median, rotate, round } from './lib/stats.ts'
+import type { Target } from './lib/part.ts'
+
+const ROUNDS = 3
+const SECONDS = 4
+const FLOWS = [1, 4] as const
+const PATHS = ['raw', 'sshL', 'agentmesh'] as const
+type Path = typeof PATHS[number]
+
+/**
+ * Gbit/s received by the iperf3 server through 127.0.0.1:port, and the CPU seconds per
+ * GiB that the processes carrying the path (`carriers`, with their descendants) used
+ * meanwhile: a figure that, unlike throughput, holds up when other work shares the cores.
+ */
+async function iperf (port: number, seconds: number, flows: number, carriers: number[] = []): Promise<{ gbps: number, cpuSecondsPerGiB: number }> {
+  const cpuBefore = await cpuSecondsOf(carriers)
+  const result = await run('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-P', String(flows), '-J'], { timeoutMs: (seconds + 20) * 1000 })
+  const cpuUsed = await cpuSecondsOf(carriers) - cpuBefore
+  if (result.code !== 0) throw new Error(`iperf3 through port ${port} failed: ${result.stdout.slice(0, 500)} ${result.stderr}`)
+  const received = JSON.parse(result.stdout).end.sum_received
+  return { gbps: received.bits_per_second / 1e9, cpuSecondsPerGiB: cpuUsed / (received.bytes / 2 ** 30) }
+}
+
+await runPart(async scope => {
+  const iperfPort = await iperfServer(scope)
+  const server = await sshd(scope)
+  const pair = await meshPair(scope)
+  const ssh = await sshForward(scope, server, iperfPort)
+  const ports: Record<Path, number> = {
+    raw: iperfPort,
+    sshL: ssh.port,
+    agentmesh: await pair.tunnel('iperf', `127.0.0.1:${iperfPort}`)
+  }
+  // the processes that carry each path: ssh and sshd (whose session processes are its children), the two daemons
+  const carriers: Record<Path, number[]> = { raw: [], sshL: [ssh.pid, server.process.pid as number], agentmesh: [pair.a.pid, pair.b.pid] }
+  for (const path of PATHS) await iperf(ports[path], 1, 1) // warm-up: connections, JIT
+
+  const gbps: Record<string, Record<Path, number[]>> = {}
+  const cpuPerGiB: Record<string, Record<Path, number[]>> = {}
+  for (const flows of FLOWS) {
+    gbps[flows] = { raw: [], sshL: [], agentmesh: [] }
+    cpuPerGiB[flows] = { raw: [], sshL: [], agentmesh: [] }
+  }
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const flows of FLOWS) {
+      for (const path of rotate([...PATHS], r)) {
+        const value = await iperf(ports[path], SECONDS, flows, carriers[path])
+        gbps[flows]?.[path].push(value.gbps)
+        cpuPerGiB[flows]?.[path].push(value.cpuSecondsPerGiB)
+        progress('bulk', `round ${r + 1}/${ROUNDS}, ${flows} flow(s), ${path}: ${value.gbps.toFixed(2)} Gbit/s${path === 'raw' ? '' : `, ${value.cpuSecondsPerGiB.toFixed(2)} CPU s/GiB`}`)
+      }
+    }
+  }
+
+  const summary = Object.fromEntries(FLOWS.map(flows => {
+    const runs = gbps[flows] as Record<Path, number[]>
+    const perRound = (top: Path, bottom: Path): number[] => runs[top].map((value, i) => value / (runs[bottom][i] as number))
+    return [flows === 1 ? 'singleFlow' : `flows${flows}`, {
+      gbps: Object.fromEntries(PATHS.map(path => [path, round(median(runs[path]))])),
+      ratios: {
+        agentmeshVsSshL: round(median(perRound('agentmesh', 'sshL'))),
+        agentmeshVsRaw: round(median(perRound('agentmesh', 'raw'))),
+        sshLVsRaw: round(median(perRound('sshL', 'raw')))
+      },
+      runsGbps: Object.fromEntries(PATHS.map(path => [path, runs[path].map(value => round(value, 3))])),
+      cpuSecondsPerGiB: {
+        sshL: round(median(cpuPerGiB[flows]?.sshL ?? [])),
+        agentmesh: round(median(cpuPerGiB[flows]?.agentmesh ?? []))
+      }
+    }]
+  }))
+
+  progress('bulk', 'profiled pair: one more single flow')
+  const profiled = await profiledMeshPair(scope)
+  const profiledPort = await profiled.tunnel('iperf', `127.0.0.1:${iperfPort}`)
+  await iperf(profiledPort, 1, 1)
+  const startUs = hrtimeUs()
+  const profiledGbps = (await iperf(profiledPort, SECONDS, 1)).gbps
+  const window = { startUs, endUs: hrtimeUs() }
+  const profiles = await profiled.summaries(window)
+  const profile = await writeProfileReport('profile-bulk.md', 'CPU profile: one iperf3 flow through an agentmesh forward', 'bulk', [
+    `Both daemons ran with \`node --cpu-prof\` (1 ms sampling) while iperf3 sent one flow for ${SECONDS} s`,
+    `(${profiledGbps.toFixed(2)} Gbit/s under the profiler; ${summary.singleFlow?.gbps.agentmesh} Gbit/s without it).`,
+    'B is the forwarding side: it reads the iperf3 client\'s socket and sends on the tunnel stream',
+    '(yamux frames, noise encryption). A is the exposing side: it decrypts, demultiplexes and',
+    'writes to the iperf3 server. Self time only counts samples inside the flow\'s window; "(idle)" is left out.'
+  ], profiles, { b: 'B (forward side: socket -> stream, encrypts)', a: 'A (expose side: stream -> socket, decrypts)' })
+
+  const single = summary.singleFlow as { ratios: { agentmeshVsSshL: number } }
+  const targets: Target[] = [{
+    id: 'bulk-single-flow',
+    what: 'bulk, one iperf3 flow: agentmesh / ssh -L (median of per-round ratios)',
+    target: '>= 1.0x',
+    value: `${single.ratios.agentmeshVsSshL}x`,
+    met: single.ratios.agentmeshVsSshL >= 1.0
+  }]
+  return {
+    results: {
+      rounds: ROUNDS,
+      secondsPerRun: SECONDS,
+      ...summary,
+      profile: { gbpsUnderProfiler: round(profiledGbps), ...profile }
+    },
+    targets,
+    files: [profile.file]
+  }
+})
