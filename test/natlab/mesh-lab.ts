@@ -50,6 +50,7 @@ import { deterministicSha256, MiB } from '../helpers/services/data.ts'
 import { run } from '../helpers/services/process.ts'
 import { siteSeed } from './fixtures/bytes-server.ts'
 import { NatLab } from './lab.ts'
+import type { PeerView } from '../../src/daemon/views.ts'
 import type { CliResult } from '../helpers/daemon.ts'
 import type { ForwardView } from '../helpers/services/mesh.ts'
 import type { Site, SiteSpec } from './lab.ts'
@@ -71,16 +72,7 @@ const START_TIMEOUT_MS = 45_000
 const START_CONCURRENCY = 2
 const STOP_TIMEOUT_MS = 5_000
 
-/** What `peers --json` gives for one peer (DESIGN.md section 6). */
-export interface PeerView {
-  peerId: string
-  name?: string
-  addresses: string[]
-  connection: 'direct' | 'relayed' | null
-  transport?: string
-  rttMs?: number
-  trusted: boolean
-}
+export type { PeerView }
 
 /** The fields of `status --json` the lab reads. */
 export interface StatusView {
