@@ -1,9 +1,7 @@
-import { isPrivate } from '@libp2p/utils'
 import { CODE_P2P } from '@multiformats/multiaddr'
-import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describeError } from '../node/dial-peer.ts'
-import { reachability } from '../node/reachability.ts'
+import { isPublicDirect, reachability } from '../node/reachability.ts'
 import { transportOf } from '../node/transport-name.ts'
 import { probeConnection } from './connection-probe.ts'
 import type { Logger } from '../log/logger.ts'
@@ -117,7 +115,7 @@ export class DirectPaths implements Startable {
   private async upgrade (peer: PeerId, relayed: Connection, listenAddrs: Multiaddr[], protocols: string[]): Promise<void> {
     const started = Date.now()
     const publicAddrs = listenAddrs
-      .filter(address => !Circuit.matches(address) && !WebRTC.matches(address) && !isPrivate(address))
+      .filter(isPublicDirect)
       .map(address => address.getComponents().some(c => c.code === CODE_P2P) ? address : address.encapsulate(`/p2p/${peer}`))
     // a publicly reachable node leaves it to the peer, whose connection reversal reaches it
     const canPunch = relayed.direction === 'outbound' && protocols.includes(WEBRTC_SIGNALING_PROTOCOL) &&

@@ -2,7 +2,7 @@ import { RELAY_V2_HOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { PeerMap, PeerSet } from '@libp2p/peer-collections'
 import { CODE_P2P } from '@multiformats/multiaddr'
 import { reachability, relaysOf } from '../node/reachability.ts'
-import { transportOf } from '../node/transport-name.ts'
+import { isTcp } from '../node/transport-name.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Connection, IdentifyResult, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager, TransportManager } from '@libp2p/interface-internal'
@@ -10,8 +10,6 @@ import type { AddressManager, ConnectionManager, TransportManager } from '@libp2
 export interface RelayReservationsInit {
   /** how many relays to hold a reservation on while this node is not publicly reachable */
   want: number
-  /** how often to look again while fewer are held */
-  checkIntervalMs?: number
   log: Logger
 }
 
@@ -46,7 +44,6 @@ const RELAY_DIAL_TIMEOUT_MS = 5_000
  */
 export class RelayReservations implements Startable {
   private readonly want: number
-  private readonly checkIntervalMs: number
   private readonly components: RelayReservationsComponents
   private readonly log: Logger
   /** relays seen through identify, with when to ask each again after a failure */
@@ -57,7 +54,6 @@ export class RelayReservations implements Startable {
   constructor (components: RelayReservationsComponents, init: RelayReservationsInit) {
     this.components = components
     this.want = init.want
-    this.checkIntervalMs = init.checkIntervalMs ?? CHECK_INTERVAL_MS
     this.log = init.log
   }
 
@@ -67,7 +63,7 @@ export class RelayReservations implements Startable {
     if (this.want === 0) return
     this.components.events.addEventListener('peer:identify', this.onIdentify)
     this.components.events.addEventListener('self:peer:update', this.check)
-    this.timer = setInterval(this.tick, this.checkIntervalMs)
+    this.timer = setInterval(this.tick, CHECK_INTERVAL_MS)
     this.timer.unref()
   }
 
@@ -107,7 +103,7 @@ export class RelayReservations implements Startable {
       if (held.has(relay.toString()) || this.pending.has(relay) || state.retryAt > now) continue
       // the reservation is asked for at the address of this connection: a WebRTC one has none to dial
       const connection = this.components.connectionManager.getConnections(relay)
-        .find(connection => transportOf(connection.remoteAddr) === 'tcp' && connection.status === 'open')
+        .find(connection => isTcp(connection) && connection.status === 'open')
       if (connection == null) continue
       missing--
       void this.reserve(relay, connection)
@@ -139,7 +135,7 @@ export class RelayReservations implements Startable {
     const now = Date.now()
     for (const [relay, state] of this.relays) {
       const connections = this.components.connectionManager.getConnections(relay)
-      if (held.has(relay.toString()) || state.retryAt > now || connections.some(connection => transportOf(connection.remoteAddr) === 'tcp')) continue
+      if (held.has(relay.toString()) || state.retryAt > now || connections.some(isTcp)) continue
       try {
         // force: libp2p would otherwise hand back the WebRTC connection
         await this.components.connectionManager.openConnection(relay, { signal: AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS), force: connections.length > 0 })

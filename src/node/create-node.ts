@@ -21,6 +21,7 @@ import { dialOrder } from './dial-order.ts'
 import { meshScope } from './mesh-scope.ts'
 import { noiseCrypto } from './noise-crypto.ts'
 import { relaysOf } from './reachability.ts'
+import { isTcp } from './transport-name.ts'
 import type { AddressView } from './address-view.ts'
 import type { Config } from '../config/schema.ts'
 import type { DirectPaths } from '../nat/direct-paths.ts'
@@ -112,10 +113,10 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
   return node
 }
 
-/** The addresses this node reaches the relays holding its reservations on. */
+/** The addresses this node reaches the relays holding its reservations on (over TCP, as it reserved). */
 function relayAddresses (node: MeshNode): Multiaddr[] {
   return relaysOf(node.services.addresses.addresses()).flatMap(relay =>
-    node.getConnections(peerIdFromString(relay)).filter(connection => connection.direct).map(connection => connection.remoteAddr))
+    node.getConnections(peerIdFromString(relay)).filter(isTcp).map(connection => connection.remoteAddr))
 }
 
 /** `undefined` lets kad-dht switch to server mode once the node has a public address. */

@@ -12,13 +12,14 @@ export type Reachability = 'public' | 'private' | 'unknown'
  * starts with the relay's public address and is always "verified", so it is no evidence.
  */
 export function reachability (addresses: NodeAddress[]): Reachability {
-  const candidates = addresses.filter(({ multiaddr }) => !isRelayed(multiaddr) && !isPrivate(multiaddr))
+  const candidates = addresses.filter(({ multiaddr }) => isPublicDirect(multiaddr))
   if (candidates.some(address => address.verified)) return 'public'
   return candidates.length > 0 ? 'unknown' : 'private'
 }
 
-function isRelayed (address: Multiaddr): boolean {
-  return address.getComponents().some(component => component.name === 'p2p-circuit')
+/** A public address that is not relayed: where peers on the internet dial a node directly. */
+export function isPublicDirect (address: Multiaddr): boolean {
+  return !isPrivate(address) && !address.getComponents().some(component => component.name === 'p2p-circuit')
 }
 
 /** The relays holding a reservation for this node, read off its `/p2p-circuit` addresses. */

@@ -1,3 +1,4 @@
+import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
@@ -11,4 +12,9 @@ export function transportOf (address: Multiaddr): string {
   if (names.includes('quic-v1')) return 'quic'
   if (names.includes('ws') || names.includes('wss')) return 'websockets'
   return names.includes('tcp') ? 'tcp' : names.join('/')
+}
+
+/** A TCP connection: its address is one the node can dial again (a WebRTC connection's is not). */
+export function isTcp (connection: Connection): boolean {
+  return transportOf(connection.remoteAddr) === 'tcp'
 }
