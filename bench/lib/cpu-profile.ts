@@ -9,6 +9,7 @@
 import { readdir, readFile, rm } from 'node:fs/promises'
 import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { DAEMON_V8_FLAGS } from '../../src/daemon/v8-flags.ts'
 import { tempDir } from '../../test/helpers/daemon.ts'
 import { fileHeader, writeResult } from './part.ts'
 import { meshPair } from './setup.ts'
@@ -42,9 +43,12 @@ export interface ProfileSummary {
 
 export interface FunctionTime { function: string, where: string, package: string, ms: number, share: number }
 
-/** `NODE_OPTIONS` that make a node process write its CPU profile into `dir` when it exits. */
+/**
+ * `NODE_OPTIONS` that make a daemon write its CPU profile into `dir` when it exits; with
+ * the daemon's V8 flags, so that it does not re-execute itself (which writes a profile too).
+ */
 export function cpuProfileOptions (dir: string, intervalUs = 1000): string {
-  return `--cpu-prof --cpu-prof-dir=${dir} --cpu-prof-interval=${intervalUs}`
+  return `${DAEMON_V8_FLAGS.join(' ')} --cpu-prof --cpu-prof-dir=${dir} --cpu-prof-interval=${intervalUs}`
 }
 
 /** The profile process `pid` wrote into `dir` when it exited (node names it CPU.<date>.<time>.<pid>.<tid>.<seq>.cpuprofile). */

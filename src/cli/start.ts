@@ -1,3 +1,4 @@
+import { execWithDaemonFlags } from '../daemon/v8-flags.ts'
 import type { Command } from './command.ts'
 
 export const startCommand: Command = {
@@ -16,6 +17,7 @@ export const startCommand: Command = {
     'log-format': { type: 'string' }
   },
   async run ({ values, dataDir }) {
+    execWithDaemonFlags()
     // loaded here so that the client commands do not pay for libp2p
     const { runDaemon } = await import('../daemon/run.ts')
     await runDaemon({

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
-import { chmod, mkdir, rm, stat, writeFile } from 'node:fs/promises'
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, describe, it } from 'node:test'
 import { cli, cliJson, TestDaemon, tempDir } from '../helpers/daemon.ts'
@@ -24,6 +24,18 @@ describe('one daemon and its data directory', () => {
     cleanup.push(async () => second.destroy())
     assert.equal((await second.id()).peerId, peerId)
     await second.stop('SIGINT')
+  })
+
+  it('runs with its V8 flags in the pid it was started as, unless the user set the semi-space size', async () => {
+    const tuned = await TestDaemon.start()
+    cleanup.push(async () => tuned.destroy())
+    const commandLine = async (pid: number): Promise<string[]> => (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0')
+    assert.ok((await commandLine(tuned.pid)).includes('--max-semi-space-size=1'), 'the daemon re-executed itself with the flag')
+    assert.equal(await tuned.stop(), 0, 'and it is the same process: SIGTERM to the pid stops it cleanly')
+
+    const own = await TestDaemon.start({ env: { NODE_OPTIONS: '--max-semi-space-size=8' } })
+    cleanup.push(async () => own.destroy())
+    assert.ok(!(await commandLine(own.pid)).includes('--max-semi-space-size=1'), 'a size from NODE_OPTIONS is kept')
   })
 
   it('refuses a second daemon on the same data directory, naming the running one', async () => {
