@@ -22,6 +22,7 @@ import { meshScope } from './mesh-scope.ts'
 import { noiseCrypto } from './noise-crypto.ts'
 import { relaysOf } from './reachability.ts'
 import { isTcp } from './transport-name.ts'
+import { holdBackWindowUpdates } from './yamux-window-updates.ts'
 import type { AddressView } from './address-view.ts'
 import type { Config } from '../config/schema.ts'
 import type { DirectPaths } from '../nat/direct-paths.ts'
@@ -54,6 +55,7 @@ export interface MeshNodeComponents {
 
 /** The one place that composes libp2p; everything else receives the node it returns. */
 export async function createMeshNode (config: Config, privateKey: PrivateKey, { isTrusted, log }: MeshNodeComponents): Promise<MeshNode> {
+  holdBackWindowUpdates()
   const scope = meshScope(config.bootstrap)
   // read when a WebRTC connection starts, by which time the node exists
   let node: MeshNode | undefined
