@@ -51,10 +51,13 @@ export function pumpStreamToSocket (stream: Stream, connection: Connection, sock
   const write = (data: Uint8Array | Uint8ArrayList): void => {
     if (socket.destroyed) return
     let ok = true
+    // a list goes out as one writev, not a syscall (and a segment) per chunk
+    socket.cork()
     for (const chunk of data instanceof Uint8Array ? [data] : data) {
       count(chunk.byteLength)
       ok = socket.write(chunk)
     }
+    socket.uncork()
     if (!ok && stream.readStatus === 'readable') {
       stream.pause()
       socket.once('drain', () => {

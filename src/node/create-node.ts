@@ -16,6 +16,7 @@ import { iceServers } from '../nat/ice-servers.ts'
 import { liftLimitsForTrusted, relayGater, relayServer } from '../nat/relay-policy.ts'
 import { relayReservations } from '../nat/relay-reservations.ts'
 import { addressView } from './address-view.ts'
+import { coalescingTcpWrites } from './coalescing-tcp-writes.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
 import { dialOrder } from './dial-order.ts'
 import { meshScope } from './mesh-scope.ts'
@@ -76,7 +77,7 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
       circuitRelayTransport(),
       ...(config.nat.holePunching ? [webRTC({ rtcConfiguration })] : [])
     ],
-    connectionEncrypters: [noise({ crypto: noiseCrypto })],
+    connectionEncrypters: [coalescingTcpWrites(noise({ crypto: noiseCrypto }))],
     streamMuxers: [yamux({
       // every tunnelled TCP connection is a stream: room for the tunnel protocol's limit plus the node's own protocols
       maxInboundStreams: tunnelStreamLimit(config.tunnels.maxPerPeer) + 256,
