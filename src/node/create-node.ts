@@ -19,6 +19,7 @@ import { addressView } from './address-view.ts'
 import { coalescingTcpWrites } from './coalescing-tcp-writes.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
 import { dialOrder } from './dial-order.ts'
+import { libp2pLogger } from './libp2p-logger.ts'
 import { meshScope } from './mesh-scope.ts'
 import { noiseCrypto } from './noise-crypto.ts'
 import { relaysOf } from './reachability.ts'
@@ -65,6 +66,7 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
   })
   node = await createLibp2p({
     privateKey,
+    logger: libp2pLogger,
     start: false,
     nodeInfo: { userAgent: USER_AGENT },
     addresses: {

@@ -38,6 +38,14 @@ describe('one daemon and its data directory', () => {
     assert.ok(!(await commandLine(own.pid)).includes('--max-semi-space-size=1'), 'a size from NODE_OPTIONS is kept')
   })
 
+  it('writes libp2p\'s debug logs to stderr for the namespaces DEBUG names, and only those', async () => {
+    const traced = await TestDaemon.start({ env: { DEBUG: 'libp2p:tcp*' } })
+    cleanup.push(async () => traced.destroy())
+    assert.equal(await traced.stop(), 0)
+    assert.match(traced.stderr, / libp2p:tcp:listener listening on /)
+    assert.doesNotMatch(traced.stderr, / libp2p:(kad-dht|connection-manager|transports)\b/)
+  })
+
   it('refuses a second daemon on the same data directory, naming the running one', async () => {
     const running = await TestDaemon.start()
     cleanup.push(async () => running.destroy())
