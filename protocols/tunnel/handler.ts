@@ -34,22 +34,23 @@ export interface TunnelHandlerComponents {
  * The responder of `/agentmesh/tunnel/1.0.0`: trust first (an untrusted peer's stream
  * is reset before a byte of it is read), then the request envelope, the service, a TCP
  * connection to it, the response envelope, and bytes both ways. Every failure is
- * answered on its own stream and logged in one line; none escapes the handler.
+ * answered on its own stream and logged in one line; none escapes the handler, which
+ * returns at once and leaves the tunnel running.
  */
 export function tunnelHandler (init: TunnelHandlerInit, components: TunnelHandlerComponents): StreamHandler {
-  return async (stream: Stream, connection: Connection) => {
+  return (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer
     if (!components.isTrusted(peer)) {
       components.log.warn({ peer: peer.toString() }, 'tunnel from an untrusted peer: stream reset')
       stream.abort(new UntrustedPeerError(`peer ${peer} is not trusted`))
       return
     }
-    try {
-      await respond(stream, connection, init, components)
-    } catch (err: any) {
+    // not awaited: libp2p keeps its frames of the stream's negotiation alive for as long
+    // as the handler runs
+    respond(stream, connection, init, components).catch((err: any) => {
       components.log.warn({ peer: peer.toString(), err: err.message }, 'tunnel failed')
       stream.abort(err)
-    }
+    })
   }
 }
 

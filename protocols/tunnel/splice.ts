@@ -87,16 +87,14 @@ export function pumpStreamToSocket (stream: Stream, connection: Connection, sock
   if (stream.readStatus === 'paused') stream.resume()
 }
 
-/** Resolves once the socket and the stream are both closed, whichever way. */
-export async function bothClosed (socket: Socket, stream: Stream): Promise<void> {
-  await Promise.all([
-    new Promise<void>(resolve => {
-      if (socket.closed) resolve()
-      else socket.once('close', () => { resolve() })
-    }),
-    new Promise<void>(resolve => {
-      if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') resolve()
-      else stream.addEventListener('close', () => { resolve() }, { once: true })
-    })
-  ])
+/** Resolves once the socket and the stream are both closed, whichever way (one promise for as long as the tunnel lasts). */
+export function bothClosed (socket: Socket, stream: Stream): Promise<void> {
+  return new Promise(resolve => {
+    let open = 2
+    const closed = (): void => { if (--open === 0) resolve() }
+    if (socket.closed) closed()
+    else socket.once('close', closed)
+    if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') closed()
+    else stream.addEventListener('close', closed, { once: true })
+  })
 }
