@@ -22,6 +22,7 @@ import { dialOrder } from './dial-order.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
 import { meshScope } from './mesh-scope.ts'
 import { noiseCrypto } from './noise-crypto.ts'
+import { optimisticSelect } from './optimistic-select.ts'
 import { relaysOf } from './reachability.ts'
 import { isTcp } from './transport-name.ts'
 import { holdBackWindowUpdates } from './yamux-window-updates.ts'
@@ -80,12 +81,12 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
       ...(config.nat.holePunching ? [webRTC({ rtcConfiguration })] : [])
     ],
     connectionEncrypters: [coalescingTcpWrites(noise({ crypto: noiseCrypto }))],
-    streamMuxers: [yamux({
+    streamMuxers: [optimisticSelect(yamux({
       // every tunnelled TCP connection is a stream: room for the tunnel protocol's limit plus the node's own protocols
       maxInboundStreams: tunnelStreamLimit(config.tunnels.maxPerPeer) + 256,
       maxOutboundStreams: tunnelStreamLimit(config.tunnels.maxPerPeer) + 256,
       streamOptions: { maxStreamWindowSize: STREAM_WINDOW_BYTES, maxReadBufferLength: MAX_READ_BUFFER_BYTES }
-    })],
+    }))],
     connectionManager: {
       maxConnections: config.connections.max,
       inboundConnectionThreshold: config.connections.inboundPerSecondPerHost,
