@@ -37,6 +37,8 @@ export async function readEnvelope<E> (stream: Stream, decoder: EnvelopeDecoder<
       }
     }
     const onEnd = (): void => {
+      // a reset or an abort ends the input too, right before the 'close' that carries its error
+      if (stream.status === 'reset' || stream.status === 'aborted') return
       try {
         decoder.end()
         finish(new TruncatedEnvelopeError('the stream ended before an envelope'))

@@ -180,6 +180,7 @@ export class ForwardManager {
     } catch (err: any) {
       if (err instanceof TunnelRefusedError) return fail(statusName(err.status), err.message)
       if (err instanceof TunnelInterruptedError) return fail('reset', `the tunnel was cut: ${err.message}`)
+      if (err?.name === 'UnsupportedProtocolError') return fail('reset', err.message)
       // a peer resets the streams of peers it does not trust before reading them
       fail('reset', `${describeError(err)} (if this happens on every connection: does the peer trust this node?)`)
     }

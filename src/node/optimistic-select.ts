@@ -42,7 +42,8 @@ export function optimisticSelect<M extends StreamMuxer> (muxerFactory: () => Str
 }
 
 function selectOptimistically (stream: Stream & Receiver, protocol: string): void {
-  const proposal = new Uint8ArrayList(lengthPrefixed(`${MULTISTREAM_HEADER}\n`), lengthPrefixed(`${protocol}\n`))
+  const header = lengthPrefixed(`${MULTISTREAM_HEADER}\n`)
+  const proposal = new Uint8ArrayList(header, lengthPrefixed(`${protocol}\n`))
   stream.send(proposal)
   stream.protocol = protocol
   // a responder that speaks the protocol echoes the proposal, byte for byte
@@ -56,7 +57,11 @@ function selectOptimistically (stream: Stream & Receiver, protocol: string): voi
     if (confirmed && compared < echo.byteLength) return
     delete (stream as Partial<Receiver>).onData
     if (!confirmed) {
-      stream.abort(new UnsupportedProtocolError(`the peer did not confirm ${protocol} (it answered ${JSON.stringify(printable(received.subarray()))})`))
+      // past the header, multistream-select's only other answer is na
+      const spokeHeader = received.byteLength > header.byteLength && equal(received.subarray(0, header.byteLength), header)
+      stream.abort(new UnsupportedProtocolError(spokeHeader
+        ? `the peer does not speak ${protocol}`
+        : `the peer answered the multistream-select proposal for ${protocol} with ${JSON.stringify(printable(received.subarray()))}`))
       return
     }
     received.consume(echo.byteLength)

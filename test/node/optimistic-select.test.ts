@@ -70,7 +70,22 @@ describe('optimisticSelect: multistream-select without waiting for the echo, on 
       void handle(await inbound, ['/agentmesh/other/1.0.0']).catch(() => {})
       const error = await within('the stream to close', 5_000, closed)
       assert.equal(error?.name, 'UnsupportedProtocolError')
-      assert.match(error.message, /did not confirm \/agentmesh\/test\/1\.0\.0 .*na/)
+      assert.equal(error.message, `the peer does not speak ${PROTOCOL}`)
+    } finally {
+      close()
+    }
+  })
+
+  it('aborts the stream, quoting the answer, when the responder does not speak multistream-select', async () => {
+    const { opener, responder, close } = muxerPair()
+    try {
+      const inbound = nextInboundStream(responder)
+      const stream = await opener.createStream(OPTIMISTIC)
+      const closed = closeError(stream)
+      ;(await inbound).send(Buffer.from('HTTP/1.1 400 Bad Request\r\n'))
+      const error = await within('the stream to close', 5_000, closed)
+      assert.equal(error?.name, 'UnsupportedProtocolError')
+      assert.match(error.message, /answered the multistream-select proposal for \/agentmesh\/test\/1\.0\.0 with "HTTP\/1\.1 400/)
     } finally {
       close()
     }
