@@ -36,3 +36,12 @@ export const RESPONSE_TIMEOUT_MS = 20_000
  */
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 export const MAX_READ_BUFFER_BYTES = 8 * STREAM_WINDOW_BYTES
+
+/**
+ * The most the tunnel hands its stream at once: one yamux frame of this (12-byte header)
+ * fills one noise message (65,519 bytes of plaintext) exactly. A 64 KiB socket read
+ * would otherwise leave as a full message and a 41-byte one, sealed, sent and opened on
+ * its own, and re-joined by a copy on the other side (the node caps its yamux frames at
+ * the same size).
+ */
+export const STREAM_CHUNK_BYTES = 65_519 - 12

@@ -5,7 +5,7 @@
  * envelope and answered by a response envelope (see ../envelope), then bytes both ways
  * with TCP's half-close, reset and backpressure semantics. SPEC.md is the normative text.
  */
-export { MAX_READ_BUFFER_BYTES, STREAM_WINDOW_BYTES, TUNNEL_PROTOCOL, tunnelStreamLimit } from './constants.ts'
+export { MAX_READ_BUFFER_BYTES, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, TUNNEL_PROTOCOL, tunnelStreamLimit } from './constants.ts'
 export { connectTcp } from './connect-tcp.ts'
 export { TunnelInterruptedError, TunnelRefusedError, UntrustedPeerError } from './errors.ts'
 export { tunnelHandler } from './handler.ts'

@@ -1,6 +1,7 @@
+import { Uint8ArrayList } from 'uint8arraylist'
+import { STREAM_CHUNK_BYTES } from './constants.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Socket } from 'node:net'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 /**
  * Joining a TCP socket and a libp2p stream with the semantics a TCP user expects:
@@ -16,12 +17,18 @@ import type { Uint8ArrayList } from 'uint8arraylist'
  * reads only after the response envelope.
  */
 
-/** socket -> stream; `count` sees every byte sent. */
+/**
+ * socket -> stream; `count` sees every byte sent. A read longer than STREAM_CHUNK_BYTES
+ * goes out in whole chunks, and its remainder waits for the next read or for the end of
+ * this turn of the event loop, whichever comes first: 64 KiB reads would otherwise each
+ * cost a second, tiny noise message.
+ */
 export function pumpSocketToStream (socket: Socket, stream: Stream, count: (bytes: number) => void): void {
-  socket.on('data', (chunk: Buffer) => {
-    count(chunk.byteLength)
+  let remainder: Uint8ArrayList | undefined
+  let flushing: NodeJS.Immediate | undefined
+  const send = (data: Uint8Array | Uint8ArrayList): void => {
     try {
-      if (!stream.send(chunk)) {
+      if (!stream.send(data)) {
         socket.pause()
         stream.addEventListener('drain', () => { socket.resume() }, { once: true })
       }
@@ -29,12 +36,36 @@ export function pumpSocketToStream (socket: Socket, stream: Stream, count: (byte
       stream.abort(err)
       socket.resetAndDestroy()
     }
+  }
+  const flush = (): void => {
+    clearImmediate(flushing)
+    flushing = undefined
+    const rest = remainder
+    remainder = undefined
+    if (rest != null && stream.writeStatus === 'writable') send(rest)
+  }
+  socket.on('data', (chunk: Buffer) => {
+    count(chunk.byteLength)
+    if (remainder == null && chunk.byteLength <= STREAM_CHUNK_BYTES) {
+      send(chunk)
+      return
+    }
+    const pending = remainder ?? new Uint8ArrayList()
+    pending.append(chunk)
+    const whole = pending.byteLength - pending.byteLength % STREAM_CHUNK_BYTES
+    if (whole > 0) send(pending.sublist(0, whole))
+    pending.consume(whole)
+    remainder = pending.byteLength > 0 ? pending : undefined
+    if (remainder != null) flushing ??= setImmediate(flush)
+    else flush()
   })
   socket.once('end', () => {
+    flush()
     stream.close().catch(err => { stream.abort(err) })
   })
   socket.once('error', err => { stream.abort(err) })
   socket.once('close', () => {
+    clearImmediate(flushing)
     // closed without both FINs (destroyed, or reset): the stream cannot complete either
     if (stream.status === 'open' && !(socket.readableEnded && socket.writableFinished)) {
       stream.abort(new Error('the local connection closed'))

@@ -9,7 +9,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
-import { MAX_READ_BUFFER_BYTES, STREAM_WINDOW_BYTES, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
+import { MAX_READ_BUFFER_BYTES, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { USER_AGENT } from '../version.ts'
 import { directPaths } from '../nat/direct-paths.ts'
 import { iceServers } from '../nat/ice-servers.ts'
@@ -25,6 +25,7 @@ import { noiseCrypto } from './noise-crypto.ts'
 import { optimisticSelect } from './optimistic-select.ts'
 import { relaysOf } from './reachability.ts'
 import { isTcp } from './transport-name.ts'
+import { capYamuxFrames } from './yamux-frame-size.ts'
 import { holdBackWindowUpdates } from './yamux-window-updates.ts'
 import type { AddressView } from './address-view.ts'
 import type { Config } from '../config/schema.ts'
@@ -59,6 +60,7 @@ export interface MeshNodeComponents {
 /** The one place that composes libp2p; everything else receives the node it returns. */
 export async function createMeshNode (config: Config, privateKey: PrivateKey, { isTrusted, log }: MeshNodeComponents): Promise<MeshNode> {
   holdBackWindowUpdates()
+  capYamuxFrames(STREAM_CHUNK_BYTES)
   const scope = meshScope(config.bootstrap)
   // read when a WebRTC connection starts, by which time the node exists
   let node: MeshNode | undefined

@@ -3,38 +3,15 @@ import { createHash, randomBytes } from 'node:crypto'
 import { describe, it } from 'node:test'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { multiaddrConnectionPair } from '@libp2p/utils'
-import { Uint8ArrayList } from 'uint8arraylist'
 import { holdBackWindowUpdates } from '../../src/node/yamux-window-updates.ts'
 import { within } from '../helpers/services/within.ts'
-import type { MultiaddrConnection, Stream } from '@libp2p/interface'
+import { watchFramesSentOn } from '../helpers/yamux-frames.ts'
+import type { Stream } from '@libp2p/interface'
 
-const HEADER_BYTES = 12
-const DATA = 0
-const WINDOW_UPDATE = 1
 const PAYLOAD_BYTES = 8 * 2 ** 20
 const CHUNK_BYTES = 64 * 1024
 /** Half of yamux's initial 256 KiB receive window. */
 const HALF_WINDOW_BYTES = 128 * 1024
-
-/** Counts the yamux frames a muxer writes to its connection, by parsing their 12-byte headers. */
-function countFramesSentOn (maConn: MultiaddrConnection): Record<'data' | 'windowUpdate', number> {
-  const counts = { data: 0, windowUpdate: 0 }
-  const buffer = new Uint8ArrayList()
-  const send = maConn.send.bind(maConn)
-  maConn.send = (data) => {
-    buffer.append(data)
-    while (buffer.byteLength >= HEADER_BYTES) {
-      const type = buffer.get(1)
-      const frameBytes = HEADER_BYTES + (type === DATA ? buffer.getUint32(8) : 0)
-      if (buffer.byteLength < frameBytes) break
-      if (type === DATA && frameBytes > HEADER_BYTES) counts.data++
-      if (type === WINDOW_UPDATE) counts.windowUpdate++
-      buffer.consume(frameBytes)
-    }
-    return send(data)
-  }
-  return counts
-}
 
 async function sendAll (stream: Stream, payload: Buffer): Promise<void> {
   for (let offset = 0; offset < payload.byteLength; offset += CHUNK_BYTES) {
@@ -58,8 +35,8 @@ describe('yamux window updates, held back until half the receive window is consu
   it('carries 8 MiB intact with at most one window update per 128 KiB consumed (stock yamux: one per 64 KiB frame)', async () => {
     holdBackWindowUpdates()
     const [outbound, inbound] = multiaddrConnectionPair()
-    const fromSender = countFramesSentOn(outbound)
-    const fromReceiver = countFramesSentOn(inbound)
+    const fromSender = watchFramesSentOn(outbound)
+    const fromReceiver = watchFramesSentOn(inbound)
     const muxerOptions = { enableKeepAlive: false }
     const sender = yamux(muxerOptions)().createStreamMuxer(outbound)
     const receiver = yamux(muxerOptions)().createStreamMuxer(inbound)
@@ -72,9 +49,9 @@ describe('yamux window updates, held back until half the receive window is consu
       const digest = await within('8 MiB through the stream', 20_000, received)
       assert.deepEqual(digest, createHash('sha256').update(payload).digest())
 
-      assert.ok(fromReceiver.windowUpdate >= 1, 'the receiver opens its window again as it consumes it')
-      assert.ok(fromReceiver.windowUpdate <= PAYLOAD_BYTES / HALF_WINDOW_BYTES,
-        `${fromReceiver.windowUpdate} window updates for ${fromSender.data} data frames`)
+      assert.ok(fromReceiver.windowUpdates >= 1, 'the receiver opens its window again as it consumes it')
+      assert.ok(fromReceiver.windowUpdates <= PAYLOAD_BYTES / HALF_WINDOW_BYTES,
+        `${fromReceiver.windowUpdates} window updates for ${fromSender.dataBytes.length} data frames`)
     } finally {
       sender.abort(new Error('test over'))
       receiver.abort(new Error('test over'))
