@@ -5,22 +5,10 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { STREAM_CHUNK_BYTES } from '../../protocols/tunnel/constants.ts'
 import { capYamuxFrames } from '../../src/node/yamux-frame-size.ts'
+import { digestOfInbound, watchFramesSentOn } from '../helpers/muxer.ts'
 import { within } from '../helpers/services/within.ts'
-import { watchFramesSentOn } from '../helpers/yamux-frames.ts'
-import type { Stream } from '@libp2p/interface'
 
 const PAYLOAD_BYTES = 3 * 2 ** 20
-
-function digestOfInbound (stream: Stream): Promise<Buffer> {
-  const hash = createHash('sha256')
-  return new Promise((resolve, reject) => {
-    stream.addEventListener('message', event => {
-      for (const chunk of event.data instanceof Uint8Array ? [event.data] : event.data) hash.update(chunk)
-    })
-    stream.addEventListener('remoteCloseWrite', () => { resolve(hash.digest()) }, { once: true })
-    stream.addEventListener('close', event => { if (event.error != null) reject(event.error) }, { once: true })
-  })
-}
 
 describe('capYamuxFrames: no data frame larger than one noise message holds', () => {
   it(`cuts 3 MiB sent at once into frames of at most ${STREAM_CHUNK_BYTES} bytes, intact (stock yamux: frames as large as the window)`, async () => {

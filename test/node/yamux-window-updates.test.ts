@@ -4,8 +4,8 @@ import { describe, it } from 'node:test'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { holdBackWindowUpdates } from '../../src/node/yamux-window-updates.ts'
+import { digestOfInbound, watchFramesSentOn } from '../helpers/muxer.ts'
 import { within } from '../helpers/services/within.ts'
-import { watchFramesSentOn } from '../helpers/yamux-frames.ts'
 import type { Stream } from '@libp2p/interface'
 
 const PAYLOAD_BYTES = 8 * 2 ** 20
@@ -18,17 +18,6 @@ async function sendAll (stream: Stream, payload: Buffer): Promise<void> {
     if (!stream.send(payload.subarray(offset, offset + CHUNK_BYTES))) await stream.onDrain()
   }
   await stream.close()
-}
-
-function digestOfInbound (stream: Stream): Promise<Buffer> {
-  const hash = createHash('sha256')
-  return new Promise((resolve, reject) => {
-    stream.addEventListener('message', event => {
-      for (const chunk of event.data instanceof Uint8Array ? [event.data] : event.data) hash.update(chunk)
-    })
-    stream.addEventListener('remoteCloseWrite', () => { resolve(hash.digest()) }, { once: true })
-    stream.addEventListener('close', event => { if (event.error != null) reject(event.error) }, { once: true })
-  })
 }
 
 describe('yamux window updates, held back until half the receive window is consumed', () => {

@@ -1,5 +1,6 @@
+import { createHash } from 'node:crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
-import type { MultiaddrConnection } from '@libp2p/interface'
+import type { MultiaddrConnection, Stream } from '@libp2p/interface'
 
 const HEADER_BYTES = 12
 const DATA = 0
@@ -29,4 +30,16 @@ export function watchFramesSentOn (maConn: MultiaddrConnection): FramesSent {
     return send(data)
   }
   return frames
+}
+
+/** The SHA-256 of everything `stream` receives, once the other end has closed its write side. */
+export function digestOfInbound (stream: Stream): Promise<Buffer> {
+  const hash = createHash('sha256')
+  return new Promise((resolve, reject) => {
+    stream.addEventListener('message', event => {
+      for (const chunk of event.data instanceof Uint8Array ? [event.data] : event.data) hash.update(chunk)
+    })
+    stream.addEventListener('remoteCloseWrite', () => { resolve(hash.digest()) }, { once: true })
+    stream.addEventListener('close', event => { if (event.error != null) reject(event.error) }, { once: true })
+  })
 }
