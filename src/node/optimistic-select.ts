@@ -1,5 +1,6 @@
 import { UnsupportedProtocolError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { equals } from 'uint8arrays/equals'
 import { fromString } from 'uint8arrays/from-string'
 import type { CreateStreamOptions, NewStreamOptions, Stream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
 
@@ -53,12 +54,12 @@ function selectOptimistically (stream: Stream & Receiver, protocol: string): voi
   stream.onData = (data) => {
     received.append(data)
     const compared = Math.min(received.byteLength, echo.byteLength)
-    const confirmed = equal(received.subarray(0, compared), echo.subarray(0, compared))
+    const confirmed = equals(received.subarray(0, compared), echo.subarray(0, compared))
     if (confirmed && compared < echo.byteLength) return
     delete (stream as Partial<Receiver>).onData
     if (!confirmed) {
       // past the header, multistream-select's only other answer is na
-      const spokeHeader = received.byteLength > header.byteLength && equal(received.subarray(0, header.byteLength), header)
+      const spokeHeader = received.byteLength > header.byteLength && equals(received.subarray(0, header.byteLength), header)
       stream.abort(new UnsupportedProtocolError(spokeHeader
         ? `the peer does not speak ${protocol}`
         : `the peer answered the multistream-select proposal for ${protocol} with ${JSON.stringify(printable(received.subarray()))}`))
@@ -77,10 +78,6 @@ function lengthPrefixed (text: string): Uint8Array {
   message.set(length)
   message.set(bytes, length.length)
   return message
-}
-
-function equal (a: Uint8Array, b: Uint8Array): boolean {
-  return a.byteLength === b.byteLength && a.every((byte, index) => byte === b[index])
 }
 
 function printable (bytes: Uint8Array): string {

@@ -33,12 +33,23 @@ function nextMessage (stream: Stream): Promise<string> {
   })
 }
 
-function closeError (stream: Stream): Promise<Error | undefined> {
-  return new Promise(resolve => stream.addEventListener('close', event => { resolve(event.error) }, { once: true }))
-}
-
 function nextInboundStream (muxer: StreamMuxer): Promise<Stream> {
   return new Promise(resolve => muxer.addEventListener('stream', event => { resolve(event.detail) }, { once: true }))
+}
+
+/** Opens a stream optimistically, lets the responder answer with `answer`, and returns the error the opener's stream closes with. */
+async function closeErrorAfter (answer: (inbound: Stream) => void, send?: string): Promise<Error | undefined> {
+  const { opener, responder, close } = muxerPair()
+  try {
+    const inbound = nextInboundStream(responder)
+    const stream = await opener.createStream(OPTIMISTIC)
+    const closed = new Promise<Error | undefined>(resolve => stream.addEventListener('close', event => { resolve(event.error) }, { once: true }))
+    if (send != null) stream.send(Buffer.from(send))
+    answer(await inbound)
+    return await within('the stream to close', 5_000, closed)
+  } finally {
+    close()
+  }
 }
 
 describe('optimisticSelect: multistream-select without waiting for the echo, on negotiateFully: false', () => {
@@ -61,34 +72,15 @@ describe('optimisticSelect: multistream-select without waiting for the echo, on 
   })
 
   it('aborts the stream with UnsupportedProtocolError when the responder answers na', async () => {
-    const { opener, responder, close } = muxerPair()
-    try {
-      const inbound = nextInboundStream(responder)
-      const stream = await opener.createStream(OPTIMISTIC)
-      const closed = closeError(stream)
-      stream.send(Buffer.from('request'))
-      void handle(await inbound, ['/agentmesh/other/1.0.0']).catch(() => {})
-      const error = await within('the stream to close', 5_000, closed)
-      assert.equal(error?.name, 'UnsupportedProtocolError')
-      assert.equal(error.message, `the peer does not speak ${PROTOCOL}`)
-    } finally {
-      close()
-    }
+    const error = await closeErrorAfter(inbound => { void handle(inbound, ['/agentmesh/other/1.0.0']).catch(() => {}) }, 'request')
+    assert.equal(error?.name, 'UnsupportedProtocolError')
+    assert.equal(error.message, `the peer does not speak ${PROTOCOL}`)
   })
 
   it('aborts the stream, quoting the answer, when the responder does not speak multistream-select', async () => {
-    const { opener, responder, close } = muxerPair()
-    try {
-      const inbound = nextInboundStream(responder)
-      const stream = await opener.createStream(OPTIMISTIC)
-      const closed = closeError(stream)
-      ;(await inbound).send(Buffer.from('HTTP/1.1 400 Bad Request\r\n'))
-      const error = await within('the stream to close', 5_000, closed)
-      assert.equal(error?.name, 'UnsupportedProtocolError')
-      assert.match(error.message, /answered the multistream-select proposal for \/agentmesh\/test\/1\.0\.0 with "HTTP\/1\.1 400/)
-    } finally {
-      close()
-    }
+    const error = await closeErrorAfter(inbound => { inbound.send(Buffer.from('HTTP/1.1 400 Bad Request\r\n')) })
+    assert.equal(error?.name, 'UnsupportedProtocolError')
+    assert.match(error.message, /answered the multistream-select proposal for \/agentmesh\/test\/1\.0\.0 with "HTTP\/1\.1 400/)
   })
 
   it('leaves a stream opened without negotiateFully: false to libp2p\'s own negotiation', async () => {

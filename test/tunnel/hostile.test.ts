@@ -5,22 +5,20 @@
  * serving real tunnels. Also: a wrong network and a silent stream get their statuses.
  */
 import assert from 'node:assert/strict'
-import { readFile, rm } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { encodeRequest, ProtocolType, responseDecoder, Status } from '../../protocols/envelope/index.ts'
 import { TUNNEL_PROTOCOL } from '../../protocols/tunnel/index.ts'
 import { readEnvelope } from '../../protocols/tunnel/read-envelope.ts'
-import { loadConfig } from '../../src/config/load.ts'
-import { createLogger } from '../../src/log/logger.ts'
-import { createMeshNode } from '../../src/node/create-node.ts'
 import { parseHexDump } from '../envelope/helpers.ts'
-import { TestDaemon, tempDir } from '../helpers/daemon.ts'
+import { TestDaemon } from '../helpers/daemon.ts'
+import { startInProcessNode } from '../helpers/mesh-node.ts'
 import { expose, forward, trust } from '../helpers/services/mesh.ts'
 import { roundTrip, startEchoServer } from '../helpers/services/tcp.ts'
 import type { MeshNode } from '../../src/node/create-node.ts'
+import type { InProcessNode } from '../helpers/mesh-node.ts'
 import type { TcpService } from '../helpers/services/tcp.ts'
 
 const FIXTURES = join(import.meta.dirname, '..', 'fixtures', 'envelope')
@@ -32,8 +30,8 @@ interface Fixture { file: string, decoder: 'request' | 'response', status: keyof
 describe('hostile tunnel requests from a trusted peer', () => {
   let a: TestDaemon
   let echo: TcpService
+  let inProcess: InProcessNode
   let peer: MeshNode
-  let peerDir: string
   let aAddress: string
 
   /** Opens a tunnel stream to A, sends `bytes`, ends the stream, and returns the status A answers (or 'reset'). */
@@ -55,17 +53,15 @@ describe('hostile tunnel requests from a trusted peer', () => {
     echo = await startEchoServer()
     a = await TestDaemon.start()
     aAddress = (await a.id()).addresses[0] as string
-    peerDir = await tempDir()
-    const config = await loadConfig({ dataDir: peerDir, env: {}, flags: { listen: ['/ip4/127.0.0.1/tcp/0'], dht: { mode: 'client' } } })
-    peer = await createMeshNode(config, await generateKeyPair('Ed25519'), { isTrusted: () => false, log: createLogger({ level: 'silent', format: 'json' }) })
-    await peer.start()
+    inProcess = await startInProcessNode(() => false)
+    peer = inProcess.node
     await trust(a, peer.peerId.toString())
     await expose(a, 'echo', echo.target)
   })
 
   after(async () => {
-    await peer?.stop()
-    await Promise.all([a?.destroy(), echo?.close(), rm(peerDir, { recursive: true, force: true })])
+    await inProcess?.stop()
+    await Promise.all([a?.destroy(), echo?.close()])
   })
 
   it('answers every hostile request of the fixture corpus with its status, and stays up', async () => {

@@ -6,38 +6,31 @@
  * must be counted and logged with the reason, and the peer connection must stay up.
  */
 import assert from 'node:assert/strict'
-import { rm } from 'node:fs/promises'
 import { after, before, describe, it } from 'node:test'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { loadConfig } from '../../src/config/load.ts'
-import { createLogger } from '../../src/log/logger.ts'
-import { createMeshNode } from '../../src/node/create-node.ts'
-import { TestDaemon, tempDir, waitFor } from '../helpers/daemon.ts'
+import { TestDaemon, waitFor } from '../helpers/daemon.ts'
+import { startInProcessNode } from '../helpers/mesh-node.ts'
 import { agentmesh, failureCount, forward, forwardView, trust } from '../helpers/services/mesh.ts'
 import { watchEnding } from '../helpers/services/tcp.ts'
-import type { MeshNode } from '../../src/node/create-node.ts'
+import type { InProcessNode } from '../helpers/mesh-node.ts'
 
 const ATTEMPTS = 3
 
 describe('a forward to a peer that does not speak the tunnel protocol', () => {
   let b: TestDaemon
-  let peer: MeshNode
-  let peerDir: string
+  let inProcess: InProcessNode
 
   before(async () => {
     b = await TestDaemon.start()
-    peerDir = await tempDir()
-    const config = await loadConfig({ dataDir: peerDir, env: {}, flags: { listen: ['/ip4/127.0.0.1/tcp/0'], dht: { mode: 'client' } } })
-    peer = await createMeshNode(config, await generateKeyPair('Ed25519'), { isTrusted: () => true, log: createLogger({ level: 'silent', format: 'json' }) })
-    await peer.start()
+    inProcess = await startInProcessNode(() => true)
   })
 
   after(async () => {
-    await peer?.stop()
-    await Promise.all([b?.destroy(), rm(peerDir, { recursive: true, force: true })])
+    await inProcess?.stop()
+    await b?.destroy()
   })
 
   it('closes each local connection without a byte, counts it as reset with the reason, and keeps the peer connection', async () => {
+    const peer = inProcess.node
     const peerId = peer.peerId.toString()
     await trust(b, peerId)
     await agentmesh(b, ['ping', peer.getMultiaddrs()[0]!.toString(), '--count', '1'])
