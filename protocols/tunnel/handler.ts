@@ -17,44 +17,58 @@ export interface ExposedService {
   counters: TunnelCounters
 }
 
-export interface TunnelHandlerInit {
-  /** the virtual network this node serves; a request for another is refused WRONG_NETWORK */
-  vni: number
-}
+type RefusalStatus = Exclude<Status, typeof Status.OK | typeof Status.UNSUPPORTED_CRITICAL_OPTION>
 
-export interface TunnelHandlerComponents {
-  isTrusted(peer: PeerId): boolean
-  lookupService(name: string): ExposedService | undefined
+/** The grant check of one tunnel: refused with a status and reason, or allowed with bytes to send the service first (a PROXY header). */
+export type Authorization = { refuse: { status: RefusalStatus, reason: string } } | { prelude?: Uint8Array }
+
+export interface TunnelHandlerComponents<S extends ExposedService = ExposedService> {
+  /**
+   * Whether tunnels from `peer` may be read at all: allowlisted, or a member of one of
+   * this node's networks (a promise while that connection's membership handshake runs).
+   */
+  admitsTunnelsFrom(peer: PeerId, connection: Connection): boolean | Promise<boolean>
+  /** whether this node serves the virtual network `vni` at all; a request for another is refused WRONG_NETWORK */
+  servesNetwork(vni: number): boolean
+  lookupService(name: string): S | undefined
+  /** the service's grants for this caller in this network */
+  authorize(peer: PeerId, vni: number, service: S): Authorization
   /** takes a tunnel slot for `peer`, or returns undefined when the limits are reached */
   admit(peer: PeerId): { release(): void } | undefined
   log: TunnelLog
 }
 
 /**
- * The responder of `/agentmesh/tunnel/1.0.0`: trust first (an untrusted peer's stream
- * is reset before a byte of it is read), then the request envelope, the service, a TCP
- * connection to it, the response envelope, and bytes both ways. Every failure is
- * answered on its own stream and logged in one line; none escapes the handler, which
- * returns at once and leaves the tunnel running.
+ * The responder of `/agentmesh/tunnel/1.0.0`: trust first (a stream from a peer that is
+ * neither allowlisted nor a member is reset before a byte of it is read), then the
+ * request envelope, the network, the service, its grants, a TCP connection to it, the
+ * response envelope, and bytes both ways. Every failure is answered on its own stream and
+ * logged in one line; none escapes the handler, which returns at once and leaves the
+ * tunnel running.
  */
-export function tunnelHandler (init: TunnelHandlerInit, components: TunnelHandlerComponents): StreamHandler {
+export function tunnelHandler<S extends ExposedService> (components: TunnelHandlerComponents<S>): StreamHandler {
   return (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer
-    if (!components.isTrusted(peer)) {
-      components.log.warn({ peer: peer.toString() }, 'tunnel from an untrusted peer: stream reset')
-      stream.abort(new UntrustedPeerError(`peer ${peer} is not trusted`))
-      return
+    const run = (admitted: boolean): void => {
+      if (!admitted) {
+        components.log.warn({ peer: peer.toString() }, 'tunnel from an untrusted peer: stream reset')
+        stream.abort(new UntrustedPeerError(`peer ${peer} is not trusted`))
+        return
+      }
+      // not awaited: libp2p keeps its frames of the stream's negotiation alive for as long
+      // as the handler runs
+      respond(stream, connection, components).catch((err: any) => {
+        components.log.warn({ peer: peer.toString(), err: err.message }, 'tunnel failed')
+        stream.abort(err)
+      })
     }
-    // not awaited: libp2p keeps its frames of the stream's negotiation alive for as long
-    // as the handler runs
-    respond(stream, connection, init, components).catch((err: any) => {
-      components.log.warn({ peer: peer.toString(), err: err.message }, 'tunnel failed')
-      stream.abort(err)
-    })
+    const admitted = components.admitsTunnelsFrom(peer, connection)
+    if (typeof admitted === 'boolean') run(admitted)
+    else admitted.then(run, () => { run(false) })
   }
 }
 
-async function respond (stream: Stream, connection: Connection, init: TunnelHandlerInit, components: TunnelHandlerComponents): Promise<void> {
+async function respond<S extends ExposedService> (stream: Stream, connection: Connection, components: TunnelHandlerComponents<S>): Promise<void> {
   const peer = connection.remotePeer
   const { log } = components
   stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES
@@ -66,18 +80,20 @@ async function respond (stream: Stream, connection: Connection, init: TunnelHand
     log.warn({ peer: peer.toString(), error: err.name }, `bad tunnel request: ${err.message}`)
     await refuse(stream, err instanceof UnsupportedCriticalOptionError
       ? { vni: 0, status: Status.UNSUPPORTED_CRITICAL_OPTION, unsupportedOption: err.option, reason: err.message }
-      : { vni: 0, status: err.status as Exclude<Status, typeof Status.OK | typeof Status.UNSUPPORTED_CRITICAL_OPTION>, reason: err.message })
+      : { vni: 0, status: err.status as RefusalStatus, reason: err.message })
     return
   }
   const context = { peer: peer.toString(), service: request.service, traceId: request.trace?.traceId }
   const service = components.lookupService(request.service)
-  const fail = async (status: Exclude<Status, typeof Status.OK | typeof Status.UNSUPPORTED_CRITICAL_OPTION>, reason: string): Promise<void> => {
+  const fail = async (status: RefusalStatus, reason: string): Promise<void> => {
     service?.counters.failed(status)
     log.warn({ ...context, status: statusName(status) }, `tunnel refused: ${reason}`)
     await refuse(stream, { vni: request.vni, status, reason })
   }
-  if (request.vni !== init.vni) return fail(Status.WRONG_NETWORK, `this node serves network ${init.vni}, not ${request.vni}`)
+  if (!components.servesNetwork(request.vni)) return fail(Status.WRONG_NETWORK, `this node is in no network with VNI ${request.vni}`)
   if (service == null) return fail(Status.UNKNOWN_SERVICE, `no service "${request.service}" is exposed here`)
+  const authorization = components.authorize(peer, request.vni, service)
+  if ('refuse' in authorization) return fail(authorization.refuse.status, authorization.refuse.reason)
   const admission = components.admit(peer)
   if (admission == null) return fail(Status.OVERLOADED, 'too many tunnels: try again later')
   try {
@@ -87,6 +103,7 @@ async function respond (stream: Stream, connection: Connection, init: TunnelHand
     } catch (err: any) {
       return await fail(Status.SERVICE_UNREACHABLE, `cannot connect to ${service.host}:${service.port}: ${err.code ?? err.message}`)
     }
+    if (authorization.prelude != null) socket.write(authorization.prelude)
     stream.send(encodeResponse({ status: Status.OK, vni: request.vni, protocolType: request.protocolType as PayloadProtocolType }))
     service.counters.opened()
     log.debug(context, 'tunnel open')

@@ -4,8 +4,14 @@ import { exposeCommand } from './expose.ts'
 import { forwardCommand } from './forward.ts'
 import { forwardsCommand } from './forwards.ts'
 import { idCommand } from './id.ts'
+import { inviteCommand } from './invite.ts'
+import { joinCommand } from './join.ts'
+import { membersCommand } from './members.ts'
+import { networkCommand } from './network.ts'
 import { peersCommand } from './peers.ts'
 import { pingCommand } from './ping.ts'
+import { renewCommand } from './renew.ts'
+import { revokeCommand } from './revoke.ts'
 import { servicesCommand } from './services.ts'
 import { startCommand } from './start.ts'
 import { statusCommand } from './status.ts'
@@ -16,7 +22,8 @@ import type { Command } from './command.ts'
 
 const COMMANDS: Command[] = [
   startCommand, idCommand, statusCommand, peersCommand, pingCommand,
-  trustCommand, exposeCommand, unexposeCommand, servicesCommand, forwardCommand, unforwardCommand, forwardsCommand
+  trustCommand, exposeCommand, unexposeCommand, servicesCommand, forwardCommand, unforwardCommand, forwardsCommand,
+  networkCommand, inviteCommand, joinCommand, membersCommand, renewCommand, revokeCommand
 ]
 
 function overview (): string {

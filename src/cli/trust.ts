@@ -18,8 +18,7 @@ export const trustCommand: Command = {
     }
     if (peerId == null) throw new UsageError(`trust ${action ?? ''} needs a peer id`)
     if (action === 'add') {
-      const groups = typeof values.groups === 'string' ? values.groups.split(',').map(group => group.trim()).filter(group => group !== '') : undefined
-      const peer = await client.post<TrustedPeer>('/trust', { peerId, name: values.name, groups })
+      const peer = await client.post<TrustedPeer>('/trust', { peerId, name: values.name, groups: groupsOption(values.groups) })
       return json ? printJson(peer) : void process.stdout.write(`trusted ${peer.peerId}${peer.name == null ? '' : ` as ${peer.name}`}\n`)
     }
     if (action === 'rm') {
@@ -28,4 +27,9 @@ export const trustCommand: Command = {
     }
     throw new UsageError(`unknown trust action '${action}': expected add, rm or ls`)
   }
+}
+
+/** `--groups a,b` as a list; unset stays unset (keeping what was there). */
+export function groupsOption (value: unknown): string[] | undefined {
+  return typeof value === 'string' ? value.split(',').map(group => group.trim()).filter(group => group !== '') : undefined
 }

@@ -14,6 +14,10 @@ export interface DataDir {
   services: string
   /** the local port forwards */
   forwards: string
+  /** the networks this node is a member of: certificates, revocation lists, certificates issued */
+  networks: string
+  /** the keys of the networks this node administers, one `<network>.key` each, mode 0600 */
+  networkKeys: string
   /** holds the running daemon's pid; created exclusively so two daemons never share a directory */
   pidFile: string
 }
@@ -28,6 +32,8 @@ export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv
     pidFile: join(root, 'daemon.pid'),
     trust: join(root, 'trust.json'),
     services: join(root, 'services.json'),
-    forwards: join(root, 'forwards.json')
+    forwards: join(root, 'forwards.json'),
+    networks: join(root, 'networks.json'),
+    networkKeys: join(root, 'network-keys')
   }
 }

@@ -1,12 +1,17 @@
 import { mkdir } from 'node:fs/promises'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { loadOrCreateIdentity } from '../identity/key-file.ts'
 import { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
 import { DhtWalk } from '../discovery/dht-walk.ts'
 import { ExposeRegistry } from '../expose/expose-registry.ts'
+import { Grants } from '../expose/grants.ts'
 import { ForwardManager } from '../forward/forward-manager.ts'
+import { Membership } from '../membership/membership.ts'
+import { MembershipService } from '../membership/membership-service.ts'
+import { PeerTrust } from '../membership/peer-trust.ts'
 import { RelayStun } from '../nat/relay-stun.ts'
 import { createMeshNode } from '../node/create-node.ts'
-import { DEFAULT_VNI } from '../node/constants.ts'
+import { ALLOWLIST_VNI } from '../node/constants.ts'
 import { TrustStore } from '../trust/trust-store.ts'
 import { TunnelAdmission } from '../tunnel/admission.ts'
 import { TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
@@ -32,6 +37,8 @@ export interface DaemonComponents {
 interface DaemonState {
   trust: TrustStore
   exposes: ExposeRegistry
+  membership: Membership
+  peers: PeerTrust
 }
 
 /**
@@ -46,37 +53,52 @@ export class Daemon {
   private readonly keeper: BootstrapKeeper
   private readonly walk: DhtWalk
   private readonly forwards: ForwardManager
+  private readonly members: MembershipService
   private readonly stun?: RelayStun
 
   private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
     const { log } = components
-    const { trust, exposes } = state
+    const { trust, exposes, membership, peers } = state
     this.node = node
     this.dataDir = dataDir
+    this.members = new MembershipService({ node, membership, peers, log })
     const admission = new TunnelAdmission(config.tunnels)
+    const grants = new Grants({ self: node.peerId, membership, trust })
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
-    node.handle(TUNNEL_PROTOCOL, tunnelHandler({ vni: DEFAULT_VNI }, {
-      isTrusted: peer => trust.isTrusted(peer),
+    node.handle(TUNNEL_PROTOCOL, tunnelHandler({
+      admitsTunnelsFrom: (peer, connection) => peers.isTrusted(peer) || this.members.admitsTunnelsFrom(peer, connection),
+      servesNetwork: vni => vni === ALLOWLIST_VNI || membership.byVni(vni) != null,
       lookupService: name => exposes.lookup(name),
+      authorize: (peer, vni, service) => grants.authorize(peer, vni, service),
       admit: peer => admission.admit(peer),
       log
     }), { maxInboundStreams: streamLimit, maxOutboundStreams: streamLimit })
     this.forwards = new ForwardManager({
       file: dataDir.forwards,
-      vni: DEFAULT_VNI,
       dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
       maxOutboundStreams: streamLimit
-    }, { node, trust, log })
+    }, {
+      node,
+      access: {
+        resolvePeer: name => peers.resolvePeer(name),
+        verify: async (peer, options) => this.members.verify(peer, options),
+        vniFor: (peer, network) => peers.vniFor(peer, network)
+      },
+      log
+    })
     this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
     this.keeper = new BootstrapKeeper({
-      addresses: config.bootstrap,
+      // the addresses of the tokens this node joined with count as bootstrap nodes too
+      addresses: [...new Set([...config.bootstrap, ...membership.networks().flatMap(network => network.bootstrap)])],
       redialSeconds: config.discovery.bootstrapRedialSeconds,
       onConnect: () => { this.walk.walkSoon() }
     }, { node, log })
     if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
-    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ node, trust, exposes, forwards: this.forwards, stun: this.stun }, context), { log })
+    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({
+      node, trust, exposes, forwards: this.forwards, membership, members: this.members, peers, keeper: this.keeper, stun: this.stun
+    }, context), { log })
   }
 
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {
@@ -86,11 +108,16 @@ export class Daemon {
     const started: Array<() => Promise<void> | void> = [async () => releasePidLock(dataDir.pidFile)]
     try {
       const key = await loadOrCreateIdentity(dataDir.identityKey)
-      const state = { trust: await TrustStore.load(dataDir.trust), exposes: await ExposeRegistry.load(dataDir.services) }
-      const node = await createMeshNode(init.config, key, { isTrusted: peer => state.trust.isTrusted(peer), log: components.log })
+      const trust = await TrustStore.load(dataDir.trust)
+      const membership = await Membership.load({ file: dataDir.networks, keysDir: dataDir.networkKeys, self: peerIdFromPrivateKey(key) })
+      const peers = new PeerTrust(trust, membership)
+      const state = { trust, exposes: await ExposeRegistry.load(dataDir.services), membership, peers }
+      const node = await createMeshNode(init.config, key, { isTrusted: peer => peers.isTrusted(peer), isBanned: peer => peers.isBanned(peer), log: components.log })
       const daemon = new Daemon(node, state, init, components)
       await node.start()
       started.unshift(async () => node.stop())
+      await daemon.members.start()
+      started.unshift(async () => { daemon.members.stop() })
       await daemon.stun?.start(init.config.listen, node.getMultiaddrs())
       started.unshift(async () => daemon.stun?.stop())
       await daemon.forwards.start()
@@ -109,6 +136,7 @@ export class Daemon {
   async stop (): Promise<void> {
     this.walk.stop()
     this.keeper.stop()
+    this.members.stop()
     await this.control.stop()
     await this.forwards.stop()
     await this.stun?.stop()

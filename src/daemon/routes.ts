@@ -2,13 +2,20 @@ import { ApiError, badRequest, MAX_PING_COUNT, notFound } from '../control/proto
 import { ExposeError } from '../expose/expose-registry.ts'
 import { ForwardError } from '../forward/forward-manager.ts'
 import { TrustError } from '../trust/trust-store.ts'
+import { encodeToken } from '../../protocols/membership/index.ts'
+import { parseDuration } from '../membership/duration.ts'
+import { MembershipCommandError } from '../membership/membership.ts'
 import { JsonLines } from './control-server.ts'
 import { parsePeerTarget, pingPeer } from './ping.ts'
-import { idView, peersView, statusView } from './views.ts'
+import { certificateView, idView, membersView, networkView, peersView, statusView } from './views.ts'
 import type { Routes } from './control-server.ts'
 import type { StatusContext } from './views.ts'
 import type { ExposeRegistry } from '../expose/expose-registry.ts'
 import type { ForwardManager } from '../forward/forward-manager.ts'
+import type { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
+import type { Membership } from '../membership/membership.ts'
+import type { MembershipService } from '../membership/membership-service.ts'
+import type { PeerTrust } from '../membership/peer-trust.ts'
 import type { RelayStun } from '../nat/relay-stun.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
@@ -18,17 +25,32 @@ export interface RouteComponents {
   trust: TrustStore
   exposes: ExposeRegistry
   forwards: ForwardManager
+  membership: Membership
+  /** the membership protocol's side: pushes, revocations, handshakes */
+  members: MembershipService
+  peers: PeerTrust
+  keeper: BootstrapKeeper
   /** a relay node's STUN responders */
   stun?: RelayStun
 }
 
+/** How long an invitation's certificate is valid when `--ttl` is not given. */
+const DEFAULT_CERTIFICATE_TTL = '365d'
+
 /** The control API's calls; each is a thin view of, or a change to, the daemon's state. */
 export function controlRoutes (components: RouteComponents, context: StatusContext): Routes {
-  const { node, trust, exposes, forwards } = components
+  const { node, trust, exposes, forwards, membership, members, peers, keeper } = components
+  const knownNetworks = (names: string[] | undefined): string[] | undefined => {
+    const unknown = names?.find(name => membership.network(name) == null)
+    if (unknown != null) throw new ApiError(400, 'MembershipCommandError', `this node is in no network named "${unknown}": agentmesh network ls`)
+    return names
+  }
+  const token = (certificate: Parameters<typeof encodeToken>[0]['certificate']): string =>
+    encodeToken({ certificate, addresses: node.getMultiaddrs().map(String) })
   return {
     'GET /id': async () => idView(node),
     'GET /status': async () => statusView(components, context),
-    'GET /peers': async () => peersView(node, trust),
+    'GET /peers': async () => peersView(node, peers),
     'POST /ping': async ({ body, signal }) => {
       const target = parsePeerTarget(body.peer)
       const count = body.count ?? 3
@@ -48,19 +70,69 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       return { peerId }
     },
     'GET /services': async () => exposes.list(),
-    'POST /services': async ({ body }) => userError(async () => exposes.expose(text(body.name, 'name'), text(body.target, 'target'), optionalText(body.proto, 'proto'))),
+    'POST /services': async ({ body }) => userError(async () => exposes.expose(text(body.name, 'name'), text(body.target, 'target'), {
+      proto: optionalText(body.proto, 'proto'),
+      allow: optionalList(body.allow, 'allow'),
+      networks: knownNetworks(optionalList(body.networks, 'networks')),
+      proxyProtocol: body.proxyProtocol === true
+    })),
     'DELETE /services': async ({ body }) => {
       const name = text(body.name, 'name')
       if (!await exposes.unexpose(name)) throw notFound(`no service "${name}" is exposed`)
       return { name }
     },
     'GET /forwards': async () => forwards.list(),
-    'POST /forwards': async ({ body }) => userError(async () => forwards.add(text(body.listen, 'listen'), text(body.target, 'target'))),
+    'POST /forwards': async ({ body }) => {
+      const network = optionalText(body.network, 'network')
+      knownNetworks(network == null ? undefined : [network])
+      return userError(async () => forwards.add(text(body.listen, 'listen'), text(body.target, 'target'), { network }))
+    },
     'DELETE /forwards': async ({ body }) => {
       const listen = text(body.listen, 'listen')
       if (!await userError(async () => forwards.remove(listen))) throw notFound(`nothing is forwarded from ${listen}`)
       return { listen }
-    }
+    },
+    'GET /networks': async () => membership.networks().map(networkView),
+    'POST /networks': async ({ body }) => userError(async () => networkView(await membership.create(text(body.name, 'name'), optionalText(body.memberName, 'memberName') ?? context.name ?? 'admin'))),
+    'POST /invites': async ({ body }) => userError(async () => {
+      const { network, certificate, revocations } = await membership.issue(optionalText(body.network, 'network'), text(body.peerId, 'peerId'), {
+        name: text(body.name, 'name'),
+        groups: optionalList(body.groups, 'groups'),
+        ttlSeconds: ttl(body.ttl),
+        role: body.relay === true ? 'relay' : undefined
+      })
+      if (revocations != null) await members.spread([revocations])
+      return { network: network.name, ...certificateView(certificate), token: token(certificate) }
+    }),
+    'POST /renewals': async ({ body }) => userError(async () => {
+      const { network, certificate, revocations } = await membership.issue(optionalText(body.network, 'network'), text(body.member, 'member'), {
+        groups: optionalList(body.groups, 'groups'),
+        ttlSeconds: ttl(body.ttl)
+      })
+      if (revocations != null) await members.spread([revocations])
+      const delivered = await members.deliver(certificate)
+      return { network: network.name, ...certificateView(certificate), delivered, token: token(certificate) }
+    }),
+    'POST /revocations': async ({ body }) => userError(async () => {
+      const { network, peerId, revocations } = await membership.revoke(optionalText(body.network, 'network'), text(body.member, 'member'))
+      await members.spread([revocations])
+      return { network: network.name, peerId: peerId.toString(), version: Number(revocations.version), revoked: revocations.entries.length }
+    }),
+    'POST /join': async ({ body }) => userError(async () => {
+      const { network, addresses } = await membership.join(text(body.token, 'token'))
+      await keeper.add(addresses)
+      void members.refreshFromDht()
+      return { ...networkView(network), bootstrap: addresses }
+    }),
+    'GET /members': async () => membersView(node, membership)
+  }
+}
+
+function ttl (value: unknown): number {
+  try {
+    return parseDuration(optionalText(value, 'ttl') ?? DEFAULT_CERTIFICATE_TTL)
+  } catch (err: any) {
+    throw badRequest(`--ttl ${err.message}`)
   }
 }
 
@@ -69,7 +141,7 @@ async function userError<T> (action: () => Promise<T>): Promise<T> {
   try {
     return await action()
   } catch (err: any) {
-    if (err instanceof TrustError || err instanceof ExposeError || err instanceof ForwardError) throw new ApiError(400, err.name, err.message)
+    if (err instanceof TrustError || err instanceof ExposeError || err instanceof ForwardError || err instanceof MembershipCommandError) throw new ApiError(400, err.name, err.message)
     throw err
   }
 }
@@ -81,6 +153,10 @@ function text (value: unknown, key: string): string {
 
 function optionalText (value: unknown, key: string): string | undefined {
   return value == null ? undefined : text(value, key)
+}
+
+function optionalList (value: unknown, key: string): string[] | undefined {
+  return value == null ? undefined : textList(value, key)
 }
 
 function textList (value: unknown, key: string): string[] {

@@ -1,12 +1,15 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { streamConnection } from '../node/dial-peer.ts'
 import { reachability, relaysOf } from '../node/reachability.ts'
 import { transportOf } from '../node/transport-name.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { RouteComponents } from './routes.ts'
-import type { TrustStore } from '../trust/trust-store.ts'
+import type { Certificate } from '../../protocols/membership/index.ts'
+import type { Membership, MemberEntry, Network } from '../membership/membership.ts'
+import type { PeerTrust } from '../membership/peer-trust.ts'
 import type { Reachability } from '../node/reachability.ts'
-import type { Peer } from '@libp2p/interface'
+import type { Connection, Peer, PeerId } from '@libp2p/interface'
 
 /** The JSON documents of `id`, `status` and `peers` (DESIGN.md section 6). */
 export interface IdView {
@@ -27,6 +30,8 @@ export interface StatusView extends IdView {
   relayService: { reservations: number, stun: string[] } | null
   services: string[]
   forwards: string[]
+  /** the networks this node is a member of */
+  networks: string[]
   /** connected peers */
   peers: number
   /** peers in the peer store, connected or not */
@@ -35,13 +40,18 @@ export interface StatusView extends IdView {
 
 export interface PeerView {
   peerId: string
-  /** the name it is trusted under */
+  /** its name: from its certificate, else the one it is allowlisted under */
   name?: string
+  /** the networks in which it holds a valid certificate */
+  networks: string[]
+  /** its groups, from its certificates and the allowlist */
+  groups: string[]
   addresses: string[]
   connection: 'direct' | 'relayed' | null
   transport?: string
   rttMs?: number
   agent?: string
+  /** allowlisted, or a member of one of this node's networks */
   trusted: boolean
 }
 
@@ -59,7 +69,7 @@ export interface StatusContext {
   startedAt: number
 }
 
-export async function statusView ({ node, exposes, forwards, stun }: RouteComponents, context: StatusContext): Promise<StatusView> {
+export async function statusView ({ node, exposes, forwards, membership, stun }: RouteComponents, context: StatusContext): Promise<StatusView> {
   const addresses = node.services.addresses.addresses()
   return {
     ...idView(node),
@@ -75,14 +85,15 @@ export async function statusView ({ node, exposes, forwards, stun }: RouteCompon
     // no up/down probe here: `status` stays cheap, and `services` shows the state
     services: exposes.records().map(service => `${service.name} -> ${service.target} (${service.proto})`),
     forwards: forwards.list().map(forward => `${forward.listen} -> ${forward.peer}/${forward.service}`),
+    networks: membership.networks().map(network => network.name),
     peers: node.getPeers().length,
     knownPeers: (await otherPeers(node)).length
   }
 }
 
 /** Every peer the node knows, found through the DHT or connected, most useful first. */
-export async function peersView (node: MeshNode, trust: TrustStore): Promise<PeerView[]> {
-  const views = (await otherPeers(node)).map(peer => peerView(node, peer, trust))
+export async function peersView (node: MeshNode, peers: PeerTrust): Promise<PeerView[]> {
+  const views = (await otherPeers(node)).map(peer => peerView(node, peer, peers))
   return views.sort((a, b) => rank(a) - rank(b) || a.peerId.localeCompare(b.peerId))
 }
 
@@ -90,21 +101,85 @@ async function otherPeers (node: MeshNode): Promise<Peer[]> {
   return (await node.peerStore.all()).filter(peer => !peer.id.equals(node.peerId))
 }
 
-function peerView (node: MeshNode, peer: Peer, trust: TrustStore): PeerView {
-  // the connection new tunnels take; else one with relay limits, which carries only the node's own protocols
-  const best = streamConnection(node, peer.id) ?? node.getConnections(peer.id).find(connection => connection.status === 'open' && connection.limits != null)
+function peerView (node: MeshNode, peer: Peer, peers: PeerTrust): PeerView {
+  const best = pathOf(node, peer.id)
   const agent = peer.metadata.get('AgentVersion')
-  const trusted = trust.get(peer.id.toString())
+  const known = peers.describe(peer.id)
   return {
     peerId: peer.id.toString(),
-    ...(trusted?.name != null && { name: trusted.name }),
+    ...known,
     addresses: peer.addresses.map(({ multiaddr }) => multiaddr.toString()),
     connection: best == null ? null : best.direct ? 'direct' : 'relayed',
     ...(best != null && { transport: transportOf(best.remoteAddr) }),
     ...(best?.rtt != null && { rttMs: Math.round(best.rtt * 100) / 100 }),
     ...(agent != null && { agent: uint8ArrayToString(agent) }),
-    trusted: trusted != null
+    trusted: peers.isTrusted(peer.id)
   }
+}
+
+/** The connection new tunnels take; else one with relay limits, which carries only the node's own protocols. */
+function pathOf (node: MeshNode, peer: PeerId): Connection | undefined {
+  return streamConnection(node, peer) ?? node.getConnections(peer).find(connection => connection.status === 'open' && connection.limits != null)
+}
+
+export interface NetworkView {
+  name: string
+  vni: number
+  /** the network's public key, hex: what identifies it */
+  networkKey: string
+  /** this node holds the network key (it created the network) */
+  admin: boolean
+  /** this node's name, groups, role and validity in the network, from its certificate */
+  memberName: string
+  groups: string[]
+  role: string
+  expires: string
+  serial: string
+  /** the version of the newest revocation list this node holds (0: none) */
+  revocationsVersion: number
+}
+
+/** A network as `network ls`, `network init` and `join` show it. */
+export function networkView (network: Network): NetworkView {
+  const { name: memberName, groups, role, expires, serial } = certificateView(network.certificate)
+  return {
+    name: network.name,
+    vni: network.vni,
+    networkKey: uint8ArrayToString(network.key, 'base16'),
+    admin: network.privateKey != null,
+    memberName,
+    groups,
+    role,
+    expires,
+    serial,
+    revocationsVersion: Number(network.revocations?.version ?? 0n)
+  }
+}
+
+/** The fields of a certificate a user reads. */
+export function certificateView (certificate: Certificate): { peerId: string, name: string, groups: string[], role: string, expires: string, serial: string } {
+  return {
+    peerId: certificate.peerId.toString(),
+    name: certificate.name,
+    groups: certificate.groups,
+    role: certificate.role,
+    expires: new Date(certificate.notAfter * 1000).toISOString(),
+    serial: certificate.serial.toString()
+  }
+}
+
+export interface MemberView extends MemberEntry {
+  online: boolean
+  path: 'direct' | 'relayed' | null
+}
+
+/** `members`: every member this node knows of, with whether it is connected and how. */
+export function membersView (node: MeshNode, membership: Membership): MemberView[] {
+  return membership.members().map(member => {
+    if (member.self) return { ...member, online: true, path: null }
+    const connection = pathOf(node, peerIdFromString(member.peerId))
+    return { ...member, online: connection != null, path: connection == null ? null : connection.direct ? 'direct' : 'relayed' }
+  })
 }
 
 function rank (peer: PeerView): number {

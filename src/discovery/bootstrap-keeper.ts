@@ -42,25 +42,32 @@ export class BootstrapKeeper {
   constructor (init: BootstrapKeeperInit, components: BootstrapKeeperComponents) {
     this.init = init
     this.components = components
-    this.peers = init.addresses.map(address => {
-      const ma = multiaddr(address)
-      const id = ma.getComponents().findLast(component => component.name === 'p2p')?.value
-      if (id == null) throw new Error(`bootstrap address ${address} has no /p2p/<peer id>`)
-      return { id: peerIdFromString(id), address: ma, down: false }
-    })
+    this.peers = init.addresses.map(bootstrapPeer)
   }
 
   async start (): Promise<void> {
-    for (const peer of this.peers) {
+    await this.keep(this.peers)
+  }
+
+  /** More bootstrap nodes, such as the inviter's addresses of a token just joined with: dialled now and kept. */
+  async add (addresses: string[]): Promise<void> {
+    const known = new Set(this.peers.map(peer => peer.address.toString()))
+    const added = addresses.filter(address => !known.has(address)).map(bootstrapPeer)
+    this.peers.push(...added)
+    await this.keep(added)
+  }
+
+  private async keep (peers: BootstrapPeer[]): Promise<void> {
+    for (const peer of peers) {
       // KEEP_ALIVE spares bootstrap connections from the connection pruner
       await this.components.node.peerStore.merge(peer.id, {
         multiaddrs: [peer.address],
         tags: { [KEEP_ALIVE]: { value: 1 } }
       })
     }
-    if (this.peers.length === 0) return
-    void this.redial()
-    this.timer = setInterval(() => { void this.redial() }, this.init.redialSeconds * 1000)
+    if (peers.length === 0) return
+    for (const peer of peers) void this.dial(peer)
+    this.timer ??= setInterval(() => { void this.redial() }, this.init.redialSeconds * 1000)
   }
 
   stop (): void {
@@ -69,6 +76,7 @@ export class BootstrapKeeper {
   }
 
   private async redial (): Promise<void> {
+    if (this.controller.signal.aborted) return
     await Promise.all(this.peers
       .filter(peer => this.components.node.getConnections(peer.id).length === 0)
       .map(async peer => this.dial(peer)))
@@ -87,4 +95,11 @@ export class BootstrapKeeper {
       peer.down = true
     }
   }
+}
+
+function bootstrapPeer (address: string): BootstrapPeer {
+  const ma = multiaddr(address)
+  const id = ma.getComponents().findLast(component => component.name === 'p2p')?.value
+  if (id == null) throw new Error(`bootstrap address ${address} has no /p2p/<peer id>`)
+  return { id: peerIdFromString(id), address: ma, down: false }
 }

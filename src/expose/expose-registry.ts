@@ -1,4 +1,6 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { SERVICE_NAME_PATTERN } from '../../protocols/envelope/index.ts'
+import { GROUP_PATTERN, NAME_PATTERN } from '../../protocols/membership/index.ts'
 import { connectTcp } from '../../protocols/tunnel/index.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { TunnelStats } from '../tunnel/tunnel-stats.ts'
@@ -13,17 +15,27 @@ export interface ExposeRecord {
   name: string
   target: string
   proto: ServiceProtocol
+  /** who may use it besides being admitted by a network or the allowlist: peer ids, names, `@group`s; empty: everyone admitted */
+  allow: string[]
+  /** the networks it is exposed in; empty: every network of this node */
+  networks: string[]
+  /** each tunnelled connection starts with a PROXY protocol v2 header naming the caller */
+  proxyProtocol: boolean
 }
 
-export interface ServiceView extends TunnelStatsView {
-  name: string
-  target: string
-  proto: ServiceProtocol
+export interface ExposeOptions {
+  proto?: string
+  allow?: string[]
+  networks?: string[]
+  proxyProtocol?: boolean
+}
+
+export interface ServiceView extends TunnelStatsView, ExposeRecord {
   /** a TCP connection to the target succeeds right now */
   up: boolean
 }
 
-type Service = ExposeRecord & ExposedService & { counters: TunnelStats }
+export type Service = ExposeRecord & ExposedService & { counters: TunnelStats }
 
 export class ExposeError extends Error {
   override name = 'ExposeError'
@@ -43,25 +55,40 @@ export class ExposeRegistry {
 
   static async load (file: string): Promise<ExposeRegistry> {
     const registry = new ExposeRegistry(file)
-    for (const record of await readJsonFile<ExposeRecord[]>(file, [])) registry.set(record)
+    // files written before grants and networks existed lack those keys
+    for (const record of await readJsonFile<ExposeRecord[]>(file, [])) registry.set({ ...record, allow: record.allow ?? [], networks: record.networks ?? [], proxyProtocol: record.proxyProtocol ?? false })
     return registry
   }
 
-  lookup (name: string): ExposedService | undefined {
+  lookup (name: string): Service | undefined {
     return this.services.get(name)
   }
 
-  /** Exposes a service, or changes its target or protocol (keeping its counters). */
-  async expose (name: string, target: string, proto: string = 'tcp'): Promise<ServiceView> {
+  /** Exposes a service, or changes its target, protocol or grants (keeping its counters). */
+  async expose (name: string, target: string, options: ExposeOptions = {}): Promise<ServiceView> {
+    const proto = options.proto ?? 'tcp'
     if (!SERVICE_NAME_PATTERN.test(name)) throw new ExposeError(`service name "${name}": expected letters, digits, dots, dashes or underscores, 1-64 long, starting with a letter or digit`)
     if (!(SERVICE_PROTOCOLS as readonly string[]).includes(proto)) throw new ExposeError(`--proto ${proto}: expected one of ${SERVICE_PROTOCOLS.join(', ')}`)
+    const allow = options.allow ?? []
+    const badAllow = allow.find(entry => !isGrantee(entry))
+    if (badAllow != null) throw new ExposeError(`--allow ${badAllow}: expected a peer id, a member name, or @group`)
+    const networks = options.networks ?? []
+    const badNetwork = networks.find(network => !NAME_PATTERN.test(network))
+    if (badNetwork != null) throw new ExposeError(`--network ${badNetwork}: expected a network name (lowercase letters, digits, dashes)`)
     let address
     try {
       address = parseHostPort(target)
     } catch (err: any) {
       throw new ExposeError(err.message)
     }
-    const service = this.set({ name, target: formatHostPort(address), proto: proto as ServiceProtocol })
+    const service = this.set({
+      name,
+      target: formatHostPort(address),
+      proto: proto as ServiceProtocol,
+      allow: [...new Set(allow)],
+      networks: [...new Set(networks)],
+      proxyProtocol: options.proxyProtocol === true
+    })
     await this.save()
     return view(service)
   }
@@ -72,9 +99,9 @@ export class ExposeRegistry {
     return removed
   }
 
-  /** Name, target and protocol of each service, without probing it. */
+  /** What is kept of each service, without probing it. */
   records (): ExposeRecord[] {
-    return [...this.services.values()].map(({ name, target, proto }) => ({ name, target, proto }))
+    return [...this.services.values()].map(record)
   }
 
   async list (): Promise<ServiceView[]> {
@@ -93,11 +120,25 @@ export class ExposeRegistry {
   }
 }
 
+function record ({ name, target, proto, allow, networks, proxyProtocol }: ExposeRecord): ExposeRecord {
+  return { name, target, proto, allow, networks, proxyProtocol }
+}
+
+/** `@group`, a member name or a peer id. */
+function isGrantee (entry: string): boolean {
+  if (entry.startsWith('@')) return GROUP_PATTERN.test(entry.slice(1))
+  if (NAME_PATTERN.test(entry)) return true
+  try {
+    peerIdFromString(entry)
+    return true
+  } catch {
+    return false
+  }
+}
+
 async function view (service: Service): Promise<ServiceView> {
   return {
-    name: service.name,
-    target: service.target,
-    proto: service.proto,
+    ...record(service),
     up: await accepts(service.host, service.port),
     ...service.counters.snapshot()
   }

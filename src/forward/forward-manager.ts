@@ -10,10 +10,9 @@ import { TunnelStats } from '../tunnel/tunnel-stats.ts'
 import { PeerBackoff } from './peer-backoff.ts'
 import type { Logger } from '../log/logger.ts'
 import type { PeerDialer } from '../node/dial-peer.ts'
-import type { TrustStore } from '../trust/trust-store.ts'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { HostPort } from '../tunnel/host-port.ts'
 import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
-import type { PeerId } from '@libp2p/interface'
 import type { Server, Socket } from 'node:net'
 
 interface ForwardRecord {
@@ -21,6 +20,8 @@ interface ForwardRecord {
   listen: string
   peer: string
   service: string
+  /** the network its tunnels go in (`--network`); else the first one both nodes are in, else the allowlist */
+  network?: string
 }
 
 export interface ForwardView extends ForwardRecord, TunnelStatsView {
@@ -42,14 +43,23 @@ export class ForwardError extends Error {
 
 export interface ForwardManagerInit {
   file: string
-  vni: number
   dialTimeoutMs: number
   maxOutboundStreams: number
 }
 
+/** Whom this node may tunnel to, and in which network: the allowlist and the memberships. */
+export interface PeerAccess {
+  /** the peer id a name stands for (an allowlisted name or a member's certificate name) */
+  resolvePeer(nameOrPeerId: string): string | undefined
+  /** makes sure this node has heard a not yet verified peer's certificates (dialling it when needed) */
+  verify(peer: PeerId, options: AbortOptions): Promise<void>
+  /** the VNI of a tunnel to `peer`, or undefined when the peer is neither allowlisted nor a member of that network */
+  vniFor(peer: PeerId, network?: string): number | undefined
+}
+
 export interface ForwardManagerComponents {
   node: PeerDialer
-  trust: TrustStore
+  access: PeerAccess
   log: Logger
 }
 
@@ -87,20 +97,20 @@ export class ForwardManager {
     await Promise.all([...this.forwards.values()].map(async forward => close(forward.server)))
   }
 
-  /** `listen` is `[host:]port` (host 127.0.0.1 by default); `target` is `<peer id or trusted name>/<service>`. */
-  async add (listen: string, target: string): Promise<ForwardView> {
+  /** `listen` is `[host:]port` (host 127.0.0.1 by default); `target` is `<peer id or name>/<service>`. */
+  async add (listen: string, target: string, options: { network?: string } = {}): Promise<ForwardView> {
     const slash = target.lastIndexOf('/')
     const [peerText, service] = [target.slice(0, slash), target.slice(slash + 1)]
     if (slash < 1 || !SERVICE_NAME_PATTERN.test(service)) throw new ForwardError(`"${target}" is not <peer>/<service>`)
-    const peerId = this.components.trust.resolve(peerText)?.peerId ?? peerText
+    const peerId = this.components.access.resolvePeer(peerText) ?? peerText
     try {
       peerIdFromString(peerId)
     } catch {
-      throw new ForwardError(`"${peerText}" is neither a peer id nor the name of a trusted peer`)
+      throw new ForwardError(`"${peerText}" is neither a peer id nor the name of a trusted peer or a member`)
     }
     const address = formatHostPort(listenAddress(listen, true))
     if (this.forwards.has(address)) throw new ForwardError(`${address} is already forwarded: unforward it first`)
-    const forward = this.create({ listen: address, peer: peerId, service })
+    const forward = this.create({ listen: address, peer: peerId, service, ...(options.network != null && { network: options.network }) })
     await this.listen(forward)
     this.forwards.set(forward.record.listen, forward)
     await this.save()
@@ -152,31 +162,43 @@ export class ForwardManager {
   /** One local connection: a tunnel stream to the peer, or a prompt close with the failure counted and logged. */
   private async carry (forward: Forward, socket: Socket): Promise<void> {
     const { record, peer, stats } = forward
-    const { log, trust, node } = this.components
+    const { log, access, node } = this.components
     const context = { listen: record.listen, peer: record.peer, service: record.service }
     const fail = (kind: string, reason: string): void => {
       stats.failed(kind)
       log.warn({ ...context, status: kind }, `forwarded connection closed: ${reason}`)
       socket.destroy()
     }
-    if (!trust.isTrusted(peer)) return fail('denied', `peer ${record.peer} is not trusted here: run agentmesh trust add ${record.peer}`)
     if (this.backoff.isDown(peer)) return fail('peer_unreachable', 'the peer is unreachable (re-dialling in the background)')
+    const signal = AbortSignal.timeout(this.init.dialTimeoutMs)
+    try {
+      await access.verify(peer, { signal })
+    } catch (err: any) {
+      this.backoff.failed(peer)
+      return fail('peer_unreachable', describeError(err))
+    }
+    const vni = access.vniFor(peer, record.network)
+    if (vni == null) {
+      return fail('denied', record.network == null
+        ? `peer ${record.peer} is neither trusted here nor a member of a network of this node: run agentmesh trust add ${record.peer}, or invite it`
+        : `peer ${record.peer} holds no valid certificate of network ${record.network}`)
+    }
     let tunnel
     try {
       tunnel = await newPeerStream(node, peer, TUNNEL_PROTOCOL, {
         negotiateFully: false,
         maxOutboundStreams: this.init.maxOutboundStreams,
-        signal: AbortSignal.timeout(this.init.dialTimeoutMs)
+        signal
       })
     } catch (err: any) {
       this.backoff.failed(peer)
-      if (err?.name === 'LimitedConnectionError') return fail('peer_unreachable', `only a limited relayed connection reaches ${record.peer}: the relay does not trust that peer, and there is no direct path`)
+      if (err?.name === 'LimitedConnectionError') return fail('peer_unreachable', `only a limited relayed connection reaches ${record.peer}: the relay does not trust both peers, and there is no direct path`)
       return fail('peer_unreachable', describeError(err))
     }
     this.backoff.succeeded(peer)
     const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 0 }
     try {
-      await openTunnel(tunnel.stream, tunnel.connection, socket, { service: record.service, vni: this.init.vni, protocolType: ProtocolType.TCP, trace }, stats)
+      await openTunnel(tunnel.stream, tunnel.connection, socket, { service: record.service, vni, protocolType: ProtocolType.TCP, trace }, stats)
     } catch (err: any) {
       if (err instanceof TunnelRefusedError) return fail(statusName(err.status), err.message)
       if (err instanceof TunnelInterruptedError) return fail('reset', `the tunnel was cut: ${err.message}`)

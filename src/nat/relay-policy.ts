@@ -1,15 +1,14 @@
 import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
 import type { Config } from '../config/schema.ts'
 import type { CircuitRelayService, RelayReservation } from '@libp2p/circuit-relay-v2'
-import type { ConnectionGater, PeerId } from '@libp2p/interface'
+import type { Connection, ConnectionGater, PeerId } from '@libp2p/interface'
 
 export type IsTrusted = (peer: PeerId) => boolean
 
 /**
- * The circuit relay v2 server of a `--relay` node. Every reservation starts with the
- * limits for untrusted peers (libp2p's defaults are 2 minutes and 128 KiB per relayed
- * connection); `liftLimitsForTrusted` then removes them from the reservations of peers
- * this node trusts, so a relayed tunnel to them can carry an SSH session or a large copy.
+ * The circuit relay v2 server of a `--relay` node. A circuit gets the limits for untrusted
+ * peers (libp2p's defaults are 2 minutes and 128 KiB per relayed connection) unless the
+ * relay trusts both of its ends; see `decideLimitsPerCircuit`.
  */
 export function relayServer (config: Config['relay']): ReturnType<typeof circuitRelayServer> {
   return circuitRelayServer({
@@ -23,27 +22,60 @@ export function relayServer (config: Config['relay']): ReturnType<typeof circuit
   })
 }
 
+interface RelayServerInternals {
+  reservationStore: { get(peer: PeerId): RelayReservation | undefined }
+  handleConnect(args: { connection: Connection }, options: unknown): Promise<void>
+}
+
 /**
- * circuit-relay-v2 applies one limit to every reservation and has no hook to choose it
- * per peer. The server stores each reservation in its public `reservations` map before it
- * answers the client with the stored limit and before any circuit uses it, so dropping the
- * limit as the entry is stored decides both. A refresh stores the entry again, so a peer
- * trusted (or untrusted) after reserving gets its new limits at its next refresh.
+ * circuit-relay-v2 fixes a circuit's limits from the destination's reservation, stored
+ * when the reservation was made: a peer trusted afterwards (a user can only trust a
+ * node once it has started and printed its id) would stay limited until its refresh.
+ * Here the limits are decided as each circuit opens, from the relay's trust in both
+ * ends right then (allowlisted, or a verified member of one of its networks): a trust,
+ * membership or revocation change applies to the next circuit at once. The server reads
+ * the reservation synchronously at the start of its CONNECT handler, so the handler sees
+ * a copy carrying the limits of this circuit; the reservation answer (the limits a
+ * reserving peer is told) follows the same trust when the reservation is stored.
  */
-export function liftLimitsForTrusted (relay: CircuitRelayService, isTrusted: IsTrusted): void {
+export function decideLimitsPerCircuit (relay: CircuitRelayService, isTrusted: IsTrusted): void {
   const reservations = relay.reservations
   const set = reservations.set.bind(reservations)
   reservations.set = (peer: PeerId, reservation: RelayReservation) => {
     if (isTrusted(peer)) reservation.limit = undefined
     return set(peer, reservation)
   }
+  const server = relay as unknown as RelayServerInternals
+  const store = server.reservationStore
+  const get = store.get.bind(store)
+  const handleConnect = server.handleConnect.bind(server)
+  server.handleConnect = async (args, options) => {
+    const source = args.connection.remotePeer
+    store.get = (destination: PeerId) => {
+      const reservation = get(destination)
+      if (reservation == null) return undefined
+      return { ...reservation, limit: isTrusted(source) && isTrusted(destination) ? undefined : reservation.limit ?? untrustedLimit(relay) }
+    }
+    // handleConnect reads the reservation before its first await: restore at once, so
+    // that concurrent circuits each see their own ends
+    try {
+      return handleConnect(args, options)
+    } finally {
+      store.get = get
+    }
+  }
+}
+
+/** The server's default limit, as it gives every untrusted reservation. */
+function untrustedLimit (relay: CircuitRelayService): RelayReservation['limit'] {
+  const store = (relay as unknown as { reservationStore: { defaultDurationLimit: number, defaultDataLimit: bigint } }).reservationStore
+  return { duration: store.defaultDurationLimit, data: store.defaultDataLimit }
 }
 
 /**
  * With `relay.untrusted = "deny"` the relay serves trusted peers only: untrusted peers
- * can neither reserve a slot nor open a circuit. A circuit's limits are those of the
- * reservation it uses, so with "limited" an untrusted peer reaching a trusted one gets
- * the trusted peer's (unlimited) circuit: whom it talks to is the destination's choice.
+ * can neither reserve a slot nor open a circuit. With "limited" they can, and their
+ * circuits carry the untrusted limits, whichever end they are.
  */
 export function relayGater (config: Config['relay'], isTrusted: IsTrusted): Partial<ConnectionGater> {
   if (!config.enabled || config.untrusted !== 'deny') return {}

@@ -7,5 +7,5 @@ export const DHT_PROTOCOL = '/agentmesh/kad/1.0.0'
 /** The autonat protocol prefix, private for the same reason. */
 export const AUTONAT_PROTOCOL_PREFIX = 'agentmesh'
 
-/** The virtual network a node serves until network membership assigns one. */
-export const DEFAULT_VNI = 0
+/** The VNI of tunnels between allowlisted peers (`trust add`); networks take the others. */
+export const ALLOWLIST_VNI = 0

@@ -13,7 +13,8 @@ import { MAX_READ_BUFFER_BYTES, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, tunnelS
 import { USER_AGENT } from '../version.ts'
 import { directPaths } from '../nat/direct-paths.ts'
 import { iceServers } from '../nat/ice-servers.ts'
-import { liftLimitsForTrusted, relayGater, relayServer } from '../nat/relay-policy.ts'
+import { decideLimitsPerCircuit, relayGater, relayServer } from '../nat/relay-policy.ts'
+import { REVOCATIONS_DHT_NAMESPACE, selectRevocationsRecord, validateRevocationsRecord } from '../../protocols/membership/index.ts'
 import { relayReservations } from '../nat/relay-reservations.ts'
 import { addressView } from './address-view.ts'
 import { coalescingTcpWrites } from './coalescing-tcp-writes.ts'
@@ -52,13 +53,15 @@ export type MeshServices = {
 export type MeshNode = Libp2p<MeshServices>
 
 export interface MeshNodeComponents {
-  /** whose relayed connections a `--relay` node carries without limits */
+  /** whose relayed connections a `--relay` node carries without limits: allowlisted peers and members */
   isTrusted: IsTrusted
+  /** peers whose connections are refused both ways: revoked members (none by default) */
+  isBanned?: IsTrusted
   log: Logger
 }
 
 /** The one place that composes libp2p; everything else receives the node it returns. */
-export async function createMeshNode (config: Config, privateKey: PrivateKey, { isTrusted, log }: MeshNodeComponents): Promise<MeshNode> {
+export async function createMeshNode (config: Config, privateKey: PrivateKey, { isTrusted, isBanned = () => false, log }: MeshNodeComponents): Promise<MeshNode> {
   holdBackWindowUpdates()
   capYamuxFrames(STREAM_CHUNK_BYTES)
   const scope = meshScope(config.bootstrap)
@@ -96,7 +99,11 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
       dialTimeout: config.connections.dialTimeoutSeconds * 1000,
       addressSorter: dialOrder
     },
-    connectionGater: relayGater(config.relay, isTrusted),
+    connectionGater: {
+      ...relayGater(config.relay, isTrusted),
+      denyDialPeer: async peer => isBanned(peer),
+      denyInboundEncryptedConnection: async peer => isBanned(peer)
+    },
     services: {
       identify: identify(),
       // tells connected peers (the DHT servers among them) of new addresses, such as a reservation's /p2p-circuit address
@@ -108,7 +115,10 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
         protocol: DHT_PROTOCOL,
         // a relay is public infrastructure: it serves the DHT from the start
         clientMode: dhtClientMode(config.dht.mode, scope === 'lan' || config.relay.enabled),
-        peerInfoMapper: scope === 'lan' ? passthroughMapper : removePrivateAddressesMapper
+        peerInfoMapper: scope === 'lan' ? passthroughMapper : removePrivateAddressesMapper,
+        // networks' revocation lists: any DHT server checks the network key's signature, and the highest version wins
+        validators: { [REVOCATIONS_DHT_NAMESPACE]: validateRevocationsRecord },
+        selectors: { [REVOCATIONS_DHT_NAMESPACE]: selectRevocationsRecord }
       }),
       addresses: addressView(),
       // a relay is reached directly, so it holds no reservations itself
@@ -117,7 +127,7 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
       ...(config.relay.enabled && { relay: relayServer(config.relay) })
     }
   })
-  if (node.services.relay != null) liftLimitsForTrusted(node.services.relay, isTrusted)
+  if (node.services.relay != null) decideLimitsPerCircuit(node.services.relay, isTrusted)
   return node
 }
 

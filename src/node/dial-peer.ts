@@ -43,18 +43,32 @@ const POLICY_ERRORS = new Set(['TooManyOutboundProtocolStreamsError', 'LimitedCo
  * A stream to `peer` for `protocol` on its best connection (libp2p prefers a direct one).
  * A connection that cannot open a stream is dead even if it looks open (a WebRTC
  * connection whose far end gave up while it was being set up, until ICE notices): it is
- * aborted, and the stream opened on the next connection, or a new one.
+ * aborted, and the stream opened on the next connection, or a new one. Where only a
+ * relayed connection with limits reaches the peer, one new circuit is tried: the relay
+ * decides limits per circuit, and may have come to trust both peers since the old one
+ * was opened (which is left to end by its limits, not cut).
  */
 export async function newPeerStream (node: PeerDialer, peer: PeerId, protocol: string, options: NewStreamOptions = {}): Promise<{ stream: Stream, connection: Connection }> {
   const connection = streamConnection(node, peer) ?? await dialPeer(node, peer, options)
   try {
     return { stream: await connection.newStream(protocol, options), connection }
   } catch (err: any) {
-    if (options.signal?.aborted === true || POLICY_ERRORS.has(err?.name)) throw err
+    if (options.signal?.aborted === true) throw err
+    if (err?.name === 'LimitedConnectionError') return newCircuitStream(node, peer, protocol, options, err)
+    if (POLICY_ERRORS.has(err?.name)) throw err
     connection.abort(err instanceof Error ? err : new Error(describeError(err)))
     const next = await dialPeer(node, peer, options)
     return { stream: await next.newStream(protocol, options), connection: next }
   }
+}
+
+async function newCircuitStream (node: PeerDialer, peer: PeerId, protocol: string, options: NewStreamOptions, limitedError: Error): Promise<{ stream: Stream, connection: Connection }> {
+  const circuit = await node.dial(peer, { signal: options.signal, force: true })
+  if (circuit.limits != null) {
+    await circuit.close().catch(() => {})
+    throw limitedError
+  }
+  return { stream: await circuit.newStream(protocol, options), connection: circuit }
 }
 
 /** An error's message; transports sometimes reject with an Event or a string instead of an Error. */

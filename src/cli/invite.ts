@@ -1,0 +1,32 @@
+import { printJson } from './command.ts'
+import { groupsOption } from './trust.ts'
+import type { Command } from './command.ts'
+
+export interface IssuedView {
+  network: string
+  peerId: string
+  name: string
+  groups: string[]
+  role: string
+  expires: string
+  serial: string
+  token: string
+}
+
+export const inviteCommand: Command = {
+  name: 'invite',
+  summary: 'sign a member certificate for a peer (admin only) and print its token for agentmesh join',
+  usage: '<peerId> --name NAME [--groups a,b] [--ttl 30d] [--relay] [--network NAME] [--json]',
+  options: { name: { type: 'string' }, groups: { type: 'string' }, ttl: { type: 'string' }, relay: { type: 'boolean' }, network: { type: 'string' } },
+  positionals: [1, 1],
+  async run ({ client, json, values, positionals }) {
+    const issued = await client.post<IssuedView>('/invites', {
+      peerId: positionals[0], name: values.name, groups: groupsOption(values.groups), ttl: values.ttl, relay: values.relay === true, network: values.network
+    })
+    if (json) return printJson(issued)
+    // the token alone on stdout, so that `$(agentmesh invite ...)` is the token
+    process.stdout.write(`${issued.token}\n`)
+    process.stderr.write(`${issued.name} (${issued.peerId}) invited to ${issued.network} as ${issued.role}${issued.groups.length > 0 ? ` in ${issued.groups.join(',')}` : ''}, valid until ${issued.expires}\n`)
+    process.stderr.write('on that node, run: agentmesh join <token>\n')
+  }
+}

@@ -1,0 +1,15 @@
+import { printJson } from './command.ts'
+import type { Command } from './command.ts'
+
+export const revokeCommand: Command = {
+  name: 'revoke',
+  summary: 'revoke a member (admin only): every member refuses it within seconds',
+  usage: '<name|peerId> [--network NAME] [--json]',
+  options: { network: { type: 'string' } },
+  positionals: [1, 1],
+  async run ({ client, json, values, positionals }) {
+    const revoked = await client.post<{ network: string, peerId: string, version: number }>('/revocations', { member: positionals[0], network: values.network })
+    if (json) return printJson(revoked)
+    process.stdout.write(`${revoked.peerId} revoked in ${revoked.network} (revocation list v${revoked.version}, spreading to the members)\n`)
+  }
+}
