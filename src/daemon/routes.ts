@@ -109,8 +109,9 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
         groups: optionalList(body.groups, 'groups'),
         ttlSeconds: ttl(body.ttl)
       })
-      if (revocations != null) await members.spread([revocations])
+      // the holder gets its new certificate before the others learn that its old serial is revoked
       const delivered = await members.deliver(certificate)
+      if (revocations != null) await members.spread([revocations])
       return { network: network.name, ...certificateView(certificate), delivered, token: token(certificate) }
     }),
     'POST /revocations': async ({ body }) => userError(async () => {
@@ -121,6 +122,8 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
     'POST /join': async ({ body }) => userError(async () => {
       const { network, addresses } = await membership.join(text(body.token, 'token'))
       await keeper.add(addresses)
+      // connections made before the join had no hello to say this node is a member
+      void members.rehello()
       void members.refreshFromDht()
       return { ...networkView(network), bootstrap: addresses }
     }),

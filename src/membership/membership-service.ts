@@ -95,6 +95,19 @@ export class MembershipService {
     return pending
   }
 
+  /**
+   * A new hello on each open connection (to `peer`, or to everyone): after this node
+   * joined a network or got a renewed certificate, and when a peer's certificate stopped
+   * counting (a renewal revokes the serial it showed), so both sides learn what is valid now.
+   */
+  async rehello (peer?: PeerId): Promise<void> {
+    const connections = this.components.node.getConnections(peer).filter(connection => connection.status === 'open')
+    await Promise.all(connections.map(async connection => {
+      this.handshakes.delete(connection.id)
+      await this.handshake(connection)
+    }))
+  }
+
   /** After `revoke` or a newer list from a peer: tell the members, keep it in the DHT, cut off who it revokes. */
   async spread (lists: RevocationList[], from?: PeerId): Promise<void> {
     const { node, log } = this.components
@@ -194,7 +207,9 @@ export class MembershipService {
     }
     if (!this.components.membership.isMember(peer)) return
     const network = await this.components.membership.acceptCertificate(message.certificate)
-    if (network != null) this.components.log.info({ network: network.name, from: peer.toString(), groups: network.certificate.groups }, 'renewed certificate received')
+    if (network == null) return
+    this.components.log.info({ network: network.name, from: peer.toString(), groups: network.certificate.groups }, 'renewed certificate received')
+    await this.rehello()
   }
 
   private async accept (peer: PeerId, hello: MembershipMessage & { type: 'hello' }): Promise<void> {
@@ -204,12 +219,17 @@ export class MembershipService {
     if (outcome.newLists.length > 0) await this.spread(outcome.newLists, peer)
   }
 
-  /** Hangs up on peers whose membership has ended (revoked or expired) and that are trusted in no other way. */
+  /**
+   * Hangs up on peers whose membership has ended and that are trusted in no other way:
+   * revoked by peer id at once; a peer whose certificate expired or whose serial was
+   * revoked after a fresh hello, which a renewed certificate survives.
+   */
   private async enforce (): Promise<void> {
     const { node, peers, membership, log } = this.components
     for (const peer of membership.dropInvalidSessions()) {
-      if (peers.isTrusted(peer)) continue
       if (node.getConnections(peer).length === 0) continue
+      if (!peers.isBanned(peer)) await this.rehello(peer)
+      if (peers.isTrusted(peer)) continue
       log.warn({ peer: peer.toString() }, 'membership ended (revoked or expired): closing its connections and tunnels')
       await node.hangUp(peer).catch(() => {})
     }
