@@ -92,7 +92,11 @@ export class Daemon {
       // the addresses of the tokens this node joined with count as bootstrap nodes too
       addresses: [...new Set([...config.bootstrap, ...membership.networks().flatMap(network => network.bootstrap)])],
       redialSeconds: config.discovery.bootstrapRedialSeconds,
-      onConnect: () => { this.walk.walkSoon() }
+      onConnect: () => {
+        this.walk.walkSoon()
+        // a member back from offline asks the DHT for revocations made meanwhile
+        this.members.refreshFromDhtSoon()
+      }
     }, { node, log })
     if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }

@@ -13,6 +13,8 @@ import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface
 /** How often expiries are enforced and the DHT is asked for newer revocation lists. */
 const EXPIRY_CHECK_MS = 5_000
 const DHT_REFRESH_MS = 5 * 60_000
+/** A bootstrap node reconnecting often asks the DHT at most this often. */
+const DHT_REFRESH_MIN_GAP_MS = 30_000
 /** Streams of the membership protocol one connection may have open at once, each way: a hello and a push or two. */
 const MAX_STREAMS = 8
 
@@ -38,6 +40,7 @@ export class MembershipService {
   /** `peer outcome` pairs already logged: each outcome once per peer, not once per retry */
   private readonly logged = new Set<string>()
   private timers: NodeJS.Timeout[] = []
+  private lastDhtRefresh = 0
 
   constructor (components: MembershipServiceComponents) {
     this.components = components
@@ -137,9 +140,16 @@ export class MembershipService {
     }
   }
 
+  /** `refreshFromDht` unless it ran in the last DHT_REFRESH_MIN_GAP_MS: after each (re)connection to a bootstrap node. */
+  refreshFromDhtSoon (): void {
+    if (Date.now() - this.lastDhtRefresh < DHT_REFRESH_MIN_GAP_MS) return
+    void this.refreshFromDht()
+  }
+
   /** Asks the DHT for each network's revocation list and applies the newer ones (at start, after joining, and every few minutes). */
   async refreshFromDht (options: AbortOptions = {}): Promise<void> {
     const { node, membership, log } = this.components
+    this.lastDhtRefresh = Date.now()
     for (const network of membership.networks()) {
       try {
         for await (const event of node.services.dht.get(revocationsKey(network.key), { signal: options.signal ?? AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS * 2) })) {
@@ -239,12 +249,15 @@ export class MembershipService {
   }
 
   private async putInDht (list: RevocationList): Promise<void> {
+    const { node, log } = this.components
     try {
-      for await (const _event of this.components.node.services.dht.put(revocationsKey(list.networkKey), list.bytes, { signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS * 2) })) {}
+      for await (const _event of node.services.dht.put(revocationsKey(list.networkKey), list.bytes, { signal: AbortSignal.timeout(HANDSHAKE_TIMEOUT_MS * 2) })) {}
+      log.info({ version: list.version.toString() }, 'revocation list stored in the DHT')
     } catch (err) {
-      this.components.log.debug({ version: list.version.toString(), err: describeError(err) }, 'cannot store the revocation list in the DHT')
+      log.debug({ version: list.version.toString(), err: describeError(err) }, 'cannot store the revocation list in the DHT')
     }
   }
+
 
   private withinRate (peer: PeerId): boolean {
     const now = Date.now()
