@@ -5,7 +5,8 @@
  * front of each tunnelled connection to the service. B forwards local ports to
  * A's services and curl goes through them: a real nginx (`listen ...
  * proxy_protocol`) must log B's virtual address in the allowlist (VNI 0) as
- * `$proxy_protocol_addr`; a raw TCP server behind a second `--proxy-protocol`
+ * `$proxy_protocol_addr`, and a member C of a network A administers in that
+ * network's prefix; a raw TCP server behind a second `--proxy-protocol`
  * service sees the whole header (peer id, name, groups, VNI TLVs) and then
  * exactly the client's bytes; services exposed without the flag get no header.
  */
@@ -13,9 +14,10 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { decodeProxyHeader, PROXY_SOURCE_PORT_COUNT, PROXY_SOURCE_PORT_FIRST, PROXY_V2_SIGNATURE } from '../../protocols/tunnel/proxy-header.ts'
 import { formatIpv6, virtualIpv6 } from '../../protocols/tunnel/virtual-address.ts'
-import { TestDaemon, waitFor } from '../helpers/daemon.ts'
+import { cliJson, TestDaemon, waitFor } from '../helpers/daemon.ts'
 import { agentmesh, failureCount, forward, forwardView, services, trust } from '../helpers/services/mesh.ts'
 import { NGINX_BODY, nginxMissing, startNginx } from '../helpers/services/nginx.ts'
 import { describeRun, missingTool, run } from '../helpers/services/process.ts'
@@ -166,6 +168,26 @@ describe('PROXY protocol v2 in front of --proxy-protocol services', { skip }, ()
     const got = await waitFor('the plain raw service to record the connection', async () => rawPlain!.received.length > before ? rawPlain!.received[before] : undefined, 5_000, 50)
     assert.deepEqual(got, message)
     assert.equal(reply.toString(), `ok ${message.length}\n`)
+  })
+
+  it('a member\'s tunnel: its network\'s prefix, and the name and groups of its certificate', async () => {
+    const network = await cliJson<{ networkKey: string, vni: number }>(a.dataDir, ['network', 'init', 'fleet'])
+    const c = await TestDaemon.start({ bootstrap: (await a.id()).addresses })
+    daemons.push(c)
+    const cId = (await c.id()).peerId
+    await agentmesh(c, ['join', (await agentmesh(a, ['invite', cId, '--name', 'cee', '--groups', 'ml'])).trim()])
+    const networkKey = uint8ArrayFromString(network.networkKey, 'base16')
+    const viaMember = await forward(c, aId, 'web')
+    assert.equal(await curl(viaMember, '/member'), NGINX_BODY)
+    const line = await logged('/member')
+    assert.equal(line.proxyProtocolAddr, virtualIpv6(networkKey, peerIdFromString(cId)), 'C\'s address in fleet')
+    assert.equal(line.proxyProtocolServerAddr, virtualIpv6(networkKey, peerIdFromString(aId)), 'A\'s address in fleet')
+    const rawViaMember = await forward(c, aId, 'raw')
+    const before = raw!.received.length
+    await roundTrip(rawViaMember.port, Buffer.from('member\n'), 15_000)
+    const got = await waitFor('the raw service to record the member\'s connection', async () => raw!.received.length > before ? raw!.received[before] : undefined, 5_000, 50)
+    const { header } = decodeProxyHeader(got)
+    assert.deepEqual({ peerId: header.peerId, name: header.name, groups: header.groups, vni: header.vni }, { peerId: cId, name: 'cee', groups: ['ml'], vni: network.vni })
   })
 
   it('no failures on B\'s forwards', async () => {
