@@ -3,14 +3,17 @@ import { parseCommandArgs, usageLine, UsageError } from './command.ts'
 import { exposeCommand } from './expose.ts'
 import { forwardCommand } from './forward.ts'
 import { forwardsCommand } from './forwards.ts'
+import { hostsCommand } from './hosts.ts'
 import { idCommand } from './id.ts'
 import { inviteCommand } from './invite.ts'
 import { joinCommand } from './join.ts'
+import { mapCommand } from './map.ts'
 import { membersCommand } from './members.ts'
 import { networkCommand } from './network.ts'
 import { peersCommand } from './peers.ts'
 import { pingCommand } from './ping.ts'
 import { renewCommand } from './renew.ts'
+import { resolveCommand } from './resolve.ts'
 import { revokeCommand } from './revoke.ts'
 import { servicesCommand } from './services.ts'
 import { startCommand } from './start.ts'
@@ -18,12 +21,14 @@ import { statusCommand } from './status.ts'
 import { trustCommand } from './trust.ts'
 import { unexposeCommand } from './unexpose.ts'
 import { unforwardCommand } from './unforward.ts'
+import { unmapCommand } from './unmap.ts'
 import type { Command } from './command.ts'
 
 const COMMANDS: Command[] = [
   startCommand, idCommand, statusCommand, peersCommand, pingCommand,
   trustCommand, exposeCommand, unexposeCommand, servicesCommand, forwardCommand, unforwardCommand, forwardsCommand,
-  networkCommand, inviteCommand, joinCommand, membersCommand, renewCommand, revokeCommand
+  networkCommand, inviteCommand, joinCommand, membersCommand, renewCommand, revokeCommand,
+  resolveCommand, mapCommand, unmapCommand, hostsCommand
 ]
 
 function overview (): string {

@@ -18,6 +18,8 @@ export interface DataDir {
   networks: string
   /** the keys of the networks this node administers, one `<network>.key` each, mode 0600 */
   networkKeys: string
+  /** the members mapped to virtual addresses */
+  maps: string
   /** holds the running daemon's pid; created exclusively so two daemons never share a directory */
   pidFile: string
 }
@@ -34,6 +36,7 @@ export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv
     services: join(root, 'services.json'),
     forwards: join(root, 'forwards.json'),
     networks: join(root, 'networks.json'),
-    networkKeys: join(root, 'network-keys')
+    networkKeys: join(root, 'network-keys'),
+    maps: join(root, 'maps.json')
   }
 }

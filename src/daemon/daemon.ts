@@ -10,6 +10,12 @@ import { Membership } from '../membership/membership.ts'
 import { MembershipService } from '../membership/membership-service.ts'
 import { PeerTrust } from '../membership/peer-trust.ts'
 import { RelayStun } from '../nat/relay-stun.ts'
+import { RecordPublisher } from '../records/record-publisher.ts'
+import { Resolver } from '../records/resolver.ts'
+import { ServiceFinder } from '../records/service-finder.ts'
+import { MapManager } from '../vaddr/map-manager.ts'
+import { MAX_STREAMS as MAX_SERVICES_STREAMS } from '../../protocols/services/constants.ts'
+import { SERVICES_PROTOCOL, servicesHandler } from '../../protocols/services/index.ts'
 import { createMeshNode } from '../node/create-node.ts'
 import { ALLOWLIST_VNI } from '../node/constants.ts'
 import { TrustStore } from '../trust/trust-store.ts'
@@ -23,6 +29,8 @@ import type { Config } from '../config/schema.ts'
 import type { DataDir } from '../config/data-dir.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MeshNode } from '../node/create-node.ts'
+import type { MapRecord } from '../vaddr/map-manager.ts'
+import type { PrivateKey } from '@libp2p/interface'
 
 export interface DaemonInit {
   config: Config
@@ -39,6 +47,9 @@ interface DaemonState {
   exposes: ExposeRegistry
   membership: Membership
   peers: PeerTrust
+  /** this node's identity key: it signs its member records */
+  privateKey: PrivateKey
+  maps: MapRecord[]
 }
 
 /**
@@ -54,15 +65,22 @@ export class Daemon {
   private readonly walk: DhtWalk
   private readonly forwards: ForwardManager
   private readonly members: MembershipService
+  private readonly publisher: RecordPublisher
+  private readonly resolver: Resolver
+  private readonly finder: ServiceFinder
+  private readonly maps: MapManager
   private readonly stun?: RelayStun
 
   private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
     const { log } = components
-    const { trust, exposes, membership, peers } = state
+    const { trust, exposes, membership, peers, privateKey } = state
     this.node = node
     this.dataDir = dataDir
     this.members = new MembershipService({ node, membership, peers, log })
+    this.publisher = new RecordPublisher({ node, privateKey, membership, exposes, log })
+    this.resolver = new Resolver({ node, membership, log })
+    this.finder = new ServiceFinder({ node, membership, members: this.members, resolver: this.resolver, log })
     const admission = new TunnelAdmission(config.tunnels)
     const grants = new Grants({ self: node.peerId, membership, trust })
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
@@ -74,6 +92,18 @@ export class Daemon {
       admit: peer => admission.admit(peer),
       log
     }), { maxInboundStreams: streamLimit, maxOutboundStreams: streamLimit })
+    node.handle(SERVICES_PROTOCOL, servicesHandler({
+      answer: async (peer, connection, { vni }) => {
+        if (!await this.members.admitsTunnelsFrom(peer, connection)) return undefined
+        const network = membership.byVni(vni)
+        if (vni !== ALLOWLIST_VNI && (network == null || membership.certificateOf(peer, network) == null)) return undefined
+        const usable = exposes.records()
+          .filter(service => !('refuse' in grants.admits(peer, vni, service)))
+          .map(service => ({ name: service.name, proto: service.proto, port: exposes.lookup(service.name)?.port as number }))
+        return { record: network == null ? new Uint8Array(0) : (await this.publisher.recordOf(network)).bytes, usable }
+      },
+      log
+    }), { maxInboundStreams: MAX_SERVICES_STREAMS, maxOutboundStreams: MAX_SERVICES_STREAMS })
     this.forwards = new ForwardManager({
       file: dataDir.forwards,
       dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
@@ -81,11 +111,16 @@ export class Daemon {
     }, {
       node,
       access: {
-        resolvePeer: name => peers.resolvePeer(name),
+        resolvePeer: async (name, network) => peers.resolvePeerLocally(name) ?? this.resolver.peerOf(name, { network }),
+        providers: async (service, network) => (await this.finder.providers(service, { network })).map(provider => provider.peerId),
+        providerFailed: (service, network, peer) => { this.finder.failed(service, network, peer) },
         verify: async (peer, options) => this.members.verify(peer, options),
         vniFor: (peer, network) => peers.vniFor(peer, network)
       },
       log
+    })
+    this.maps = new MapManager(dataDir.maps, state.maps, {
+      forwards: this.forwards, finder: this.finder, resolver: this.resolver, members: this.members, membership, peers, log
     })
     this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
     this.keeper = new BootstrapKeeper({
@@ -96,12 +131,25 @@ export class Daemon {
         this.walk.walkSoon()
         // a member back from offline asks the DHT for revocations made meanwhile
         this.members.refreshFromDhtSoon()
+        this.publisher.publishSoon()
       }
     }, { node, log })
     if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
     this.control = new ControlServer(dataDir.controlSocket, controlRoutes({
-      node, trust, exposes, forwards: this.forwards, membership, members: this.members, peers, keeper: this.keeper, stun: this.stun
+      node,
+      trust,
+      exposes,
+      forwards: this.forwards,
+      membership,
+      members: this.members,
+      peers,
+      keeper: this.keeper,
+      publisher: this.publisher,
+      resolver: this.resolver,
+      finder: this.finder,
+      maps: this.maps,
+      stun: this.stun
     }, context), { log })
   }
 
@@ -115,13 +163,15 @@ export class Daemon {
       const trust = await TrustStore.load(dataDir.trust)
       const membership = await Membership.load({ file: dataDir.networks, keysDir: dataDir.networkKeys, self: peerIdFromPrivateKey(key) })
       const peers = new PeerTrust(trust, membership)
-      const state = { trust, exposes: await ExposeRegistry.load(dataDir.services), membership, peers }
+      const state = { trust, exposes: await ExposeRegistry.load(dataDir.services), membership, peers, privateKey: key, maps: await MapManager.readRecords(dataDir.maps) }
       const node = await createMeshNode(init.config, key, { isTrusted: peer => peers.isTrusted(peer), isBanned: peer => peers.isBanned(peer), log: components.log })
       const daemon = new Daemon(node, state, init, components)
       await node.start()
       started.unshift(async () => node.stop())
       await daemon.members.start()
       started.unshift(async () => { daemon.members.stop() })
+      daemon.publisher.start()
+      started.unshift(async () => { daemon.publisher.stop() })
       await daemon.stun?.start(init.config.listen, node.getMultiaddrs())
       started.unshift(async () => daemon.stun?.stop())
       await daemon.forwards.start()
@@ -141,6 +191,7 @@ export class Daemon {
     this.walk.stop()
     this.keeper.stop()
     this.members.stop()
+    this.publisher.stop()
     await this.control.stop()
     await this.forwards.stop()
     await this.stun?.stop()

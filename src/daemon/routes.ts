@@ -5,6 +5,8 @@ import { TrustError } from '../trust/trust-store.ts'
 import { encodeToken } from '../../protocols/membership/index.ts'
 import { parseDuration } from '../membership/duration.ts'
 import { MembershipCommandError } from '../membership/membership.ts'
+import { ResolveError } from '../records/resolver.ts'
+import { MapError } from '../vaddr/map-manager.ts'
 import { JsonLines } from './control-server.ts'
 import { parsePeerTarget, pingPeer } from './ping.ts'
 import { certificateView, idView, membersView, networkView, peersView, statusView } from './views.ts'
@@ -16,6 +18,10 @@ import type { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
 import type { Membership } from '../membership/membership.ts'
 import type { MembershipService } from '../membership/membership-service.ts'
 import type { PeerTrust } from '../membership/peer-trust.ts'
+import type { RecordPublisher } from '../records/record-publisher.ts'
+import type { Resolver } from '../records/resolver.ts'
+import type { ServiceFinder } from '../records/service-finder.ts'
+import type { MapManager } from '../vaddr/map-manager.ts'
 import type { RelayStun } from '../nat/relay-stun.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
@@ -30,6 +36,10 @@ export interface RouteComponents {
   members: MembershipService
   peers: PeerTrust
   keeper: BootstrapKeeper
+  publisher: RecordPublisher
+  resolver: Resolver
+  finder: ServiceFinder
+  maps: MapManager
   /** a relay node's STUN responders */
   stun?: RelayStun
 }
@@ -39,7 +49,7 @@ const DEFAULT_CERTIFICATE_TTL = '365d'
 
 /** The control API's calls; each is a thin view of, or a change to, the daemon's state. */
 export function controlRoutes (components: RouteComponents, context: StatusContext): Routes {
-  const { node, trust, exposes, forwards, membership, members, peers, keeper } = components
+  const { node, trust, exposes, forwards, membership, members, peers, keeper, publisher, resolver, finder, maps } = components
   const knownNetworks = (names: string[] | undefined): string[] | undefined => {
     const unknown = names?.find(name => membership.network(name) == null)
     if (unknown != null) throw new ApiError(400, 'MembershipCommandError', `this node is in no network named "${unknown}": agentmesh network ls`)
@@ -69,16 +79,20 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       if (!await trust.remove(peerId)) throw notFound(`${peerId} is not trusted`)
       return { peerId }
     },
-    'GET /services': async () => exposes.list(),
+    'GET /services': async ({ query }) => query.get('all') == null
+      ? exposes.list()
+      : { local: await exposes.list(), published: await finder.published() },
     'POST /services': async ({ body }) => userError(async () => exposes.expose(text(body.name, 'name'), text(body.target, 'target'), {
       proto: optionalText(body.proto, 'proto'),
       allow: optionalList(body.allow, 'allow'),
       networks: knownNetworks(optionalList(body.networks, 'networks')),
-      proxyProtocol: body.proxyProtocol === true
-    })),
+      proxyProtocol: body.proxyProtocol === true,
+      publish: body.publish === true
+    }).finally(() => { publisher.publishSoon() })),
     'DELETE /services': async ({ body }) => {
       const name = text(body.name, 'name')
       if (!await exposes.unexpose(name)) throw notFound(`no service "${name}" is exposed`)
+      publisher.publishSoon()
       return { name }
     },
     'GET /forwards': async () => forwards.list(),
@@ -127,7 +141,24 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       void members.refreshFromDht()
       return { ...networkView(network), bootstrap: addresses }
     }),
-    'GET /members': async () => membersView(node, membership)
+    'GET /members': async () => membersView(node, membership),
+    'GET /resolve': async ({ query, signal }) => {
+      const name = text(query.get('name'), 'name')
+      try {
+        return await resolver.resolve(name, { network: query.get('network') ?? undefined, signal })
+      } catch (err: any) {
+        if (err instanceof ResolveError) throw notFound(err.message)
+        throw err
+      }
+    },
+    'GET /maps': async () => maps.list(),
+    'POST /maps': async ({ body }) => userError(async () => maps.map(text(body.name, 'name'), { network: optionalText(body.network, 'network') })),
+    'DELETE /maps': async ({ body }) => {
+      const name = text(body.name, 'name')
+      if (!await maps.unmap(name)) throw notFound(`${name} is not mapped`)
+      return { name }
+    },
+    'GET /hosts': async () => maps.hosts()
   }
 }
 
@@ -144,7 +175,7 @@ async function userError<T> (action: () => Promise<T>): Promise<T> {
   try {
     return await action()
   } catch (err: any) {
-    if (err instanceof TrustError || err instanceof ExposeError || err instanceof ForwardError || err instanceof MembershipCommandError) throw new ApiError(400, err.name, err.message)
+    if (err instanceof TrustError || err instanceof ExposeError || err instanceof ForwardError || err instanceof MembershipCommandError || err instanceof MapError || err instanceof ResolveError) throw new ApiError(400, err.name, err.message)
     throw err
   }
 }

@@ -21,6 +21,8 @@ export interface ExposeRecord {
   networks: string[]
   /** each tunnelled connection starts with a PROXY protocol v2 header naming the caller */
   proxyProtocol: boolean
+  /** listed in this node's member records, so that members find it (`services --all`, `forward '*\/<service>'`); else private */
+  publish: boolean
 }
 
 export interface ExposeOptions {
@@ -28,6 +30,7 @@ export interface ExposeOptions {
   allow?: string[]
   networks?: string[]
   proxyProtocol?: boolean
+  publish?: boolean
 }
 
 export interface ServiceView extends TunnelStatsView, ExposeRecord {
@@ -56,7 +59,7 @@ export class ExposeRegistry {
   static async load (file: string): Promise<ExposeRegistry> {
     const registry = new ExposeRegistry(file)
     // files written before grants and networks existed lack those keys
-    for (const record of await readJsonFile<ExposeRecord[]>(file, [])) registry.set({ ...record, allow: record.allow ?? [], networks: record.networks ?? [], proxyProtocol: record.proxyProtocol ?? false })
+    for (const record of await readJsonFile<ExposeRecord[]>(file, [])) registry.set({ ...record, allow: record.allow ?? [], networks: record.networks ?? [], proxyProtocol: record.proxyProtocol ?? false, publish: record.publish ?? false })
     return registry
   }
 
@@ -87,7 +90,8 @@ export class ExposeRegistry {
       proto: proto as ServiceProtocol,
       allow: [...new Set(allow)],
       networks: [...new Set(networks)],
-      proxyProtocol: options.proxyProtocol === true
+      proxyProtocol: options.proxyProtocol === true,
+      publish: options.publish === true
     })
     await this.save()
     return view(service)
@@ -120,8 +124,8 @@ export class ExposeRegistry {
   }
 }
 
-function record ({ name, target, proto, allow, networks, proxyProtocol }: ExposeRecord): ExposeRecord {
-  return { name, target, proto, allow, networks, proxyProtocol }
+function record ({ name, target, proto, allow, networks, proxyProtocol, publish }: ExposeRecord): ExposeRecord {
+  return { name, target, proto, allow, networks, proxyProtocol, publish }
 }
 
 /** `@group`, a member name or a peer id. */

@@ -17,6 +17,8 @@ export interface Caller {
   network?: Network
 }
 
+type Refusal = { refuse: { status: typeof Status.DENIED | typeof Status.WRONG_NETWORK, reason: string } }
+
 export interface GrantComponents {
   self: PeerId
   membership: Membership
@@ -39,11 +41,8 @@ export class Grants {
   }
 
   authorize (peer: PeerId, vni: number, service: ExposeRecord & { port: number }): Authorization {
-    const caller = this.caller(peer, vni, service)
+    const caller = this.admits(peer, vni, service)
     if ('refuse' in caller) return caller
-    if (!allows(service.allow, caller)) {
-      return { refuse: { status: Status.DENIED, reason: `${caller.name ?? peer.toString()} is not allowed to use ${service.name} (allowed: ${service.allow.join(', ')})` } }
-    }
     if (!service.proxyProtocol) return {}
     try {
       return { prelude: this.proxyHeader(peer, vni, service, caller) }
@@ -68,14 +67,25 @@ export class Grants {
     })
   }
 
-  private caller (peer: PeerId, vni: number, service: ExposeRecord): Caller | { refuse: { status: typeof Status.DENIED | typeof Status.WRONG_NETWORK, reason: string } } {
+  /** The grant check alone: who the caller is when the service admits it in that network, else the refusal. */
+  admits (peer: PeerId, vni: number, service: ExposeRecord): Caller | Refusal {
+    const caller = this.caller(peer, vni, service)
+    if ('refuse' in caller) return caller
+    if (!allows(service.allow, caller)) {
+      return { refuse: { status: Status.DENIED, reason: `${caller.name ?? peer.toString()} is not allowed to use ${service.name} (allowed: ${service.allow.join(', ')})` } }
+    }
+    return caller
+  }
+
+  private caller (peer: PeerId, vni: number, service: ExposeRecord): Caller | Refusal {
     const { membership, trust } = this.components
     if (vni === ALLOWLIST_VNI) {
       const trusted = trust.get(peer.toString())
       if (trusted == null) return { refuse: { status: Status.DENIED, reason: 'VNI 0 is for allowlisted peers, and this peer is not on the allowlist' } }
       return { peerId: peer, name: trusted.name, groups: trusted.groups }
     }
-    const network = membership.byVni(vni) as Network
+    const network = membership.byVni(vni)
+    if (network == null) return { refuse: { status: Status.WRONG_NETWORK, reason: `this node is in no network with VNI ${vni}` } }
     if (service.networks.length > 0 && !service.networks.includes(network.name)) {
       return { refuse: { status: Status.WRONG_NETWORK, reason: `${service.name} is not exposed in network ${network.name}` } }
     }

@@ -10,7 +10,7 @@ import { TunnelStats } from '../tunnel/tunnel-stats.ts'
 import { PeerBackoff } from './peer-backoff.ts'
 import type { Logger } from '../log/logger.ts'
 import type { PeerDialer } from '../node/dial-peer.ts'
-import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { HostPort } from '../tunnel/host-port.ts'
 import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
 import type { Server, Socket } from 'node:net'
@@ -18,10 +18,15 @@ import type { Server, Socket } from 'node:net'
 interface ForwardRecord {
   /** `host:port` as bound (a port 0 given by the user is replaced by the port it got) */
   listen: string
+  /** the peer id, or `*`: any member that publishes the service, the nearest first */
   peer: string
   service: string
   /** the network its tunnels go in (`--network`); else the first one both nodes are in, else the allowlist */
   network?: string
+  /** the member name the user gave: resolved again for new connections, so a name that moves to a new peer id is followed */
+  name?: string
+  /** the `map` this forward belongs to (a member's virtual address), if any */
+  map?: string
 }
 
 export interface ForwardView extends ForwardRecord, TunnelStatsView {
@@ -31,10 +36,19 @@ export interface ForwardView extends ForwardRecord, TunnelStatsView {
 
 interface Forward {
   record: ForwardRecord
-  peer: PeerId
   server: Server
   stats: TunnelStats
   listening: boolean
+}
+
+interface Opened {
+  tunnel: { stream: Stream, connection: Connection }
+  vni: number
+}
+
+interface Failure {
+  kind: string
+  reason: string
 }
 
 export class ForwardError extends Error {
@@ -49,8 +63,12 @@ export interface ForwardManagerInit {
 
 /** Whom this node may tunnel to, and in which network: the allowlist and the memberships. */
 export interface PeerAccess {
-  /** the peer id a name stands for (an allowlisted name or a member's certificate name) */
-  resolvePeer(nameOrPeerId: string): string | undefined
+  /** the peer id a name stands for (an allowlisted name, a member's certificate name, a member record in the DHT) */
+  resolvePeer(nameOrPeerId: string, network?: string): Promise<string | undefined>
+  /** the members that publish `service`, nearest first */
+  providers(service: string, network?: string): Promise<PeerId[]>
+  /** a provider that could not be reached: new connections take the next one */
+  providerFailed(service: string, network: string | undefined, peer: PeerId): void
   /** makes sure this node has heard a not yet verified peer's certificates (dialling it when needed) */
   verify(peer: PeerId, options: AbortOptions): Promise<void>
   /** the VNI of a tunnel to `peer`, or undefined when the peer is neither allowlisted nor a member of that network */
@@ -97,20 +115,33 @@ export class ForwardManager {
     await Promise.all([...this.forwards.values()].map(async forward => close(forward.server)))
   }
 
-  /** `listen` is `[host:]port` (host 127.0.0.1 by default); `target` is `<peer id or name>/<service>`. */
-  async add (listen: string, target: string, options: { network?: string } = {}): Promise<ForwardView> {
+  /**
+   * `listen` is `[host:]port` (host 127.0.0.1 by default); `target` is `<peer>/<service>`
+   * where the peer is a peer id, a name (allowlisted, or a member's), or `*` for any
+   * member that publishes the service.
+   */
+  async add (listen: string, target: string, options: { network?: string, map?: string } = {}): Promise<ForwardView> {
     const slash = target.lastIndexOf('/')
     const [peerText, service] = [target.slice(0, slash), target.slice(slash + 1)]
     if (slash < 1 || !SERVICE_NAME_PATTERN.test(service)) throw new ForwardError(`"${target}" is not <peer>/<service>`)
-    const peerId = this.components.access.resolvePeer(peerText) ?? peerText
-    try {
-      peerIdFromString(peerId)
-    } catch {
-      throw new ForwardError(`"${peerText}" is neither a peer id nor the name of a trusted peer or a member`)
+    const peer = peerText === '*' ? '*' : await this.components.access.resolvePeer(peerText, options.network) ?? peerText
+    if (peer !== '*') {
+      try {
+        peerIdFromString(peer)
+      } catch {
+        throw new ForwardError(`"${peerText}" is neither a peer id nor the name of a trusted peer or a member`)
+      }
     }
     const address = formatHostPort(listenAddress(listen, true))
     if (this.forwards.has(address)) throw new ForwardError(`${address} is already forwarded: unforward it first`)
-    const forward = this.create({ listen: address, peer: peerId, service, ...(options.network != null && { network: options.network }) })
+    const forward = this.create({
+      listen: address,
+      peer,
+      service,
+      ...(options.network != null && { network: options.network }),
+      ...(peer !== '*' && peer !== peerText && { name: peerText }),
+      ...(options.map != null && { map: options.map })
+    })
     await this.listen(forward)
     this.forwards.set(forward.record.listen, forward)
     await this.save()
@@ -127,13 +158,24 @@ export class ForwardManager {
     return true
   }
 
+  /** Removes the forwards of a `map`; returns how many there were. */
+  async removeMap (map: string): Promise<number> {
+    const owned = [...this.forwards.values()].filter(forward => forward.record.map === map)
+    for (const forward of owned) {
+      this.forwards.delete(forward.record.listen)
+      await close(forward.server)
+    }
+    if (owned.length > 0) await this.save()
+    return owned.length
+  }
+
   list (): ForwardView[] {
     return [...this.forwards.values()].map(view)
   }
 
   private create (record: ForwardRecord): Forward {
     const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true })
-    const forward: Forward = { record, peer: peerIdFromString(record.peer), server, stats: new TunnelStats(), listening: false }
+    const forward: Forward = { record, server, stats: new TunnelStats(), listening: false }
     server.on('connection', socket => {
       this.carry(forward, socket).catch(err => {
         this.components.log.error({ err, listen: record.listen }, 'forward connection failed')
@@ -161,41 +203,30 @@ export class ForwardManager {
 
   /** One local connection: a tunnel stream to the peer, or a prompt close with the failure counted and logged. */
   private async carry (forward: Forward, socket: Socket): Promise<void> {
-    const { record, peer, stats } = forward
-    const { log, access, node } = this.components
+    const { record, stats } = forward
+    const { log, access } = this.components
     const context = { listen: record.listen, peer: record.peer, service: record.service }
     const fail = (kind: string, reason: string): void => {
       stats.failed(kind)
       log.warn({ ...context, status: kind }, `forwarded connection closed: ${reason}`)
       socket.destroy()
     }
-    if (this.backoff.isDown(peer)) return fail('peer_unreachable', 'the peer is unreachable (re-dialling in the background)')
-    const signal = AbortSignal.timeout(this.init.dialTimeoutMs)
-    try {
-      await access.verify(peer, { signal })
-    } catch (err: any) {
-      this.backoff.failed(peer)
-      return fail('peer_unreachable', describeError(err))
+    let opened: Opened | Failure | undefined
+    if (record.peer === '*') {
+      // any provider will do: one that cannot be reached gives way to the next, before a byte is sent
+      const providers = await access.providers(record.service, record.network)
+      if (providers.length === 0) return fail('peer_unreachable', `no member publishes ${record.service} (or none answers)`)
+      for (const provider of providers) {
+        opened = await this.open(forward, provider)
+        if ('tunnel' in opened || opened.kind !== 'peer_unreachable') break
+        access.providerFailed(record.service, record.network, provider)
+      }
+    } else {
+      const peerId = record.name == null ? record.peer : await access.resolvePeer(record.name, record.network) ?? record.peer
+      opened = await this.open(forward, peerIdFromString(peerId))
     }
-    const vni = access.vniFor(peer, record.network)
-    if (vni == null) {
-      return fail('denied', record.network == null
-        ? `peer ${record.peer} is neither trusted here nor a member of a network of this node: run agentmesh trust add ${record.peer}, or invite it`
-        : `peer ${record.peer} holds no valid certificate of network ${record.network}`)
-    }
-    let tunnel
-    try {
-      tunnel = await newPeerStream(node, peer, TUNNEL_PROTOCOL, {
-        negotiateFully: false,
-        maxOutboundStreams: this.init.maxOutboundStreams,
-        signal
-      })
-    } catch (err: any) {
-      this.backoff.failed(peer)
-      if (err?.name === 'LimitedConnectionError') return fail('peer_unreachable', `only a limited relayed connection reaches ${record.peer}: the relay does not trust both peers, and there is no direct path`)
-      return fail('peer_unreachable', describeError(err))
-    }
-    this.backoff.succeeded(peer)
+    if (opened == null || !('tunnel' in opened)) return fail(opened?.kind ?? 'peer_unreachable', opened?.reason ?? 'no peer to tunnel to')
+    const { tunnel, vni } = opened
     const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 0 }
     try {
       await openTunnel(tunnel.stream, tunnel.connection, socket, { service: record.service, vni, protocolType: ProtocolType.TCP, trace }, stats)
@@ -205,6 +236,38 @@ export class ForwardManager {
       if (err?.name === 'UnsupportedProtocolError') return fail('reset', err.message)
       // a peer resets the streams of peers it does not trust before reading them
       fail('reset', `${describeError(err)} (if this happens on every connection: does the peer trust this node?)`)
+    }
+  }
+
+  /** A tunnel stream to `peer` in the forward's network, or why there is none. */
+  private async open (forward: Forward, peer: PeerId): Promise<Opened | Failure> {
+    const { record } = forward
+    const { access, node } = this.components
+    if (this.backoff.isDown(peer)) return { kind: 'peer_unreachable', reason: `${peer} is unreachable (re-dialling in the background)` }
+    const signal = AbortSignal.timeout(this.init.dialTimeoutMs)
+    try {
+      await access.verify(peer, { signal })
+    } catch (err: any) {
+      this.backoff.failed(peer)
+      return { kind: 'peer_unreachable', reason: describeError(err) }
+    }
+    const vni = access.vniFor(peer, record.network)
+    if (vni == null) {
+      return {
+        kind: 'denied',
+        reason: record.network == null
+          ? `peer ${peer} is neither trusted here nor a member of a network of this node: run agentmesh trust add ${peer}, or invite it`
+          : `peer ${peer} holds no valid certificate of network ${record.network}`
+      }
+    }
+    try {
+      const tunnel = await newPeerStream(node, peer, TUNNEL_PROTOCOL, { negotiateFully: false, maxOutboundStreams: this.init.maxOutboundStreams, signal })
+      this.backoff.succeeded(peer)
+      return { tunnel, vni }
+    } catch (err: any) {
+      this.backoff.failed(peer)
+      if (err?.name === 'LimitedConnectionError') return { kind: 'peer_unreachable', reason: `only a limited relayed connection reaches ${peer}: the relay does not trust both peers, and there is no direct path` }
+      return { kind: 'peer_unreachable', reason: describeError(err) }
     }
   }
 

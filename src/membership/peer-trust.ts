@@ -27,8 +27,8 @@ export class PeerTrust {
     return this.membership.isRevoked(peer) && !this.trust.isTrusted(peer)
   }
 
-  /** The peer id a name stands for: an allowlisted peer's name, else a member's certificate name. */
-  resolvePeer (nameOrPeerId: string): string | undefined {
+  /** The peer id a name stands for, from what this node knows: an allowlisted peer's name, else a member's certificate name. */
+  resolvePeerLocally (nameOrPeerId: string): string | undefined {
     return this.trust.resolve(nameOrPeerId)?.peerId ?? this.membership.resolveName(nameOrPeerId)?.toString()
   }
 

@@ -1,0 +1,42 @@
+import type { Certificate, RevocationList } from '../membership/types.ts'
+import type { PROTO_CODES } from './constants.ts'
+
+export type ServiceProto = keyof typeof PROTO_CODES
+
+export interface PublishedService {
+  /** SERVICE_NAME_PATTERN of protocols/envelope. */
+  name: string
+  proto: ServiceProto
+  /** The service's port, 1 to 65535: the one a virtual address listens on. */
+  port: number
+}
+
+export interface MemberRecordFields {
+  /** The member's certificate (protocols/membership). */
+  certificate: Certificate
+  /** u64, strictly higher for a newer record: the publisher uses its clock in milliseconds. */
+  sequence: bigint
+  /** Unix seconds. */
+  expiresAt: number
+  /** Sorted by name (byte-wise) when signed and decoded, no name twice. */
+  services: PublishedService[]
+  /** Multiaddrs, no address twice, in the publisher's order of preference. */
+  addresses: string[]
+}
+
+export interface MemberRecord extends MemberRecordFields {
+  signature: Uint8Array
+  /** The exact encoding, signature included. */
+  bytes: Uint8Array
+}
+
+export interface VerifyRecordOptions {
+  /** Unix seconds. */
+  now: number
+  /** When given, must equal the certificate's network key: the reader's network. */
+  networkKey?: Uint8Array
+  /** The network's newest verified revocation list. */
+  revocations?: RevocationList
+  /** When given, must equal the certificate's member name: the name the reader looked up. */
+  name?: string
+}

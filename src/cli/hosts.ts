@@ -1,0 +1,13 @@
+import { printJson } from './command.ts'
+import type { Command } from './command.ts'
+
+export const hostsCommand: Command = {
+  name: 'hosts',
+  summary: 'print /etc/hosts lines for the mapped members: <address> <name>.<network>.mesh',
+  usage: '[--json]',
+  async run ({ client, json }) {
+    const lines = await client.get<string[]>('/hosts')
+    if (json) return printJson(lines)
+    for (const line of lines) process.stdout.write(`${line}\n`)
+  }
+}

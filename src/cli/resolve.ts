@@ -1,0 +1,24 @@
+import { printFields, printJson } from './command.ts'
+import type { Command } from './command.ts'
+import type { ResolvedMember } from '../records/resolver.ts'
+
+export const resolveCommand: Command = {
+  name: 'resolve',
+  summary: 'look a member up by name: its peer id, groups, addresses and published services (from the DHT when unknown here)',
+  usage: '<name> [--network NAME] [--json]',
+  options: { network: { type: 'string' } },
+  positionals: [1, 1],
+  async run ({ client, json, values, positionals }) {
+    const query = new URLSearchParams({ name: positionals[0] as string, ...(typeof values.network === 'string' && { network: values.network }) })
+    const member = await client.get<ResolvedMember>(`/resolve?${query}`)
+    if (json) return printJson(member)
+    printFields([
+      ['name', `${member.name} (${member.network})`],
+      ['peer', member.peerId],
+      ['groups', member.groups.join(',') || 'none'],
+      ['services', member.services.map(service => `${service.name} (${service.proto}, port ${service.port})`)],
+      ['addresses', member.addresses],
+      ['record', `valid until ${member.expires} (from the ${member.source === 'dht' ? 'DHT' : 'cache'})`]
+    ])
+  }
+}

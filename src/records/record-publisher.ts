@@ -1,0 +1,104 @@
+import {
+  memberRecordKey, networkMembersCid, RECORD_REFRESH_SECONDS, RECORD_TTL_SECONDS, serviceProvidersCid, signMemberRecord
+} from '../../protocols/records/index.ts'
+import { describeError } from '../node/dial-peer.ts'
+import type { PublishedService, MemberRecord } from '../../protocols/records/index.ts'
+import type { ExposeRegistry } from '../expose/expose-registry.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Membership, Network } from '../membership/membership.ts'
+import type { MeshNode } from '../node/create-node.ts'
+import type { PrivateKey } from '@libp2p/interface'
+
+/** A change (a service published, an address learnt) is published this long after it, so that a burst of changes makes one record. */
+const CHANGE_DEBOUNCE_MS = 1_000
+/** One DHT put or provide may take this long: the DHT walks to the closest peers. */
+const PUBLISH_TIMEOUT_MS = 20_000
+
+export interface RecordPublisherComponents {
+  node: MeshNode
+  privateKey: PrivateKey
+  membership: Membership
+  exposes: ExposeRegistry
+  log: Logger
+}
+
+/**
+ * Keeps this node's member record in the DHT for each of its networks (protocols/records/SPEC.md):
+ * its certificate, the services it exposes with `--publish` in that network and its
+ * addresses, signed with its peer key, put under the key of the network and its name,
+ * refreshed every RECORD_REFRESH_SECONDS and soon after any change; and provides the
+ * network's members key and each published service's key, so that members can be
+ * enumerated and `*\/<service>` finds its providers.
+ */
+export class RecordPublisher {
+  private readonly components: RecordPublisherComponents
+  private readonly latest = new Map<string, MemberRecord>()
+  private timer?: NodeJS.Timeout
+  private soon?: NodeJS.Timeout
+  private readonly controller = new AbortController()
+
+  constructor (components: RecordPublisherComponents) {
+    this.components = components
+  }
+
+  start (): void {
+    this.timer = setInterval(() => { void this.publish() }, RECORD_REFRESH_SECONDS * 1000)
+    this.publishSoon()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+    clearTimeout(this.soon)
+    this.controller.abort()
+  }
+
+  /** After a change: one publication for a burst of them. */
+  publishSoon (): void {
+    clearTimeout(this.soon)
+    this.soon = setTimeout(() => { void this.publish() }, CHANGE_DEBOUNCE_MS)
+  }
+
+  /** This node's newest record in `network`, signed now if it has none yet (members ask for it over the mesh). */
+  async recordOf (network: Network): Promise<MemberRecord> {
+    return this.latest.get(network.name) ?? this.sign(network)
+  }
+
+  /** The services this node publishes in `network`. */
+  published (network: Network): PublishedService[] {
+    return this.components.exposes.records()
+      .filter(service => service.publish && (service.networks.length === 0 || service.networks.includes(network.name)))
+      .map(service => ({ name: service.name, proto: service.proto, port: Number(/:(\d+)$/.exec(service.target)?.[1]) }))
+      .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
+  }
+
+  private async sign (network: Network): Promise<MemberRecord> {
+    const { node, privateKey } = this.components
+    const record = await signMemberRecord({
+      certificate: network.certificate,
+      sequence: BigInt(Date.now()),
+      expiresAt: Math.floor(Date.now() / 1000) + RECORD_TTL_SECONDS,
+      services: this.published(network),
+      addresses: [...new Set(node.getMultiaddrs().map(address => address.toString()))].slice(0, 8)
+    }, privateKey)
+    this.latest.set(network.name, record)
+    return record
+  }
+
+  /** Signs and stores each network's record, and provides its keys; a failure is logged and retried at the next refresh. */
+  async publish (): Promise<void> {
+    const { node, membership, log } = this.components
+    for (const network of membership.networks()) {
+      if (this.controller.signal.aborted) return
+      const options = { signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(PUBLISH_TIMEOUT_MS)]) }
+      try {
+        const record = await this.sign(network)
+        for await (const _event of node.services.dht.put(memberRecordKey(network.key, network.certificate.name), record.bytes, options)) {}
+        await node.contentRouting.provide(networkMembersCid(network.key), options)
+        for (const service of record.services) await node.contentRouting.provide(serviceProvidersCid(network.key, service.name), options)
+        log.debug({ network: network.name, services: record.services.map(service => service.name) }, 'member record published')
+      } catch (err) {
+        if (!this.controller.signal.aborted) log.debug({ network: network.name, err: describeError(err) }, 'cannot publish the member record yet (retrying at the next refresh)')
+      }
+    }
+  }
+}

@@ -1,0 +1,159 @@
+import { createHash } from 'node:crypto'
+import { multiaddr } from '@multiformats/multiaddr'
+import { decodeMemberRecord, memberRecordKey, MembershipError, verifyMemberRecord } from '../../protocols/records/index.ts'
+import { isRevoked } from '../../protocols/membership/index.ts'
+import { describeError } from '../node/dial-peer.ts'
+import type { MemberRecord, PublishedService } from '../../protocols/records/index.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Membership, Network } from '../membership/membership.ts'
+import type { MeshNode } from '../node/create-node.ts'
+import type { AbortOptions } from '@libp2p/interface'
+
+/** One DHT lookup may take this long. */
+const LOOKUP_TIMEOUT_MS = 10_000
+
+/** A member as `resolve` shows it. */
+export interface ResolvedMember {
+  name: string
+  network: string
+  peerId: string
+  groups: string[]
+  role: string
+  addresses: string[]
+  services: PublishedService[]
+  /** when the record it comes from expires (it is cached until then) */
+  expires: string
+  /** where the answer came from: this node's cache, or a DHT lookup */
+  source: 'cache' | 'dht'
+}
+
+export class ResolveError extends Error {
+  override name = 'ResolveError'
+}
+
+export interface ResolverComponents {
+  node: MeshNode
+  membership: Membership
+  log: Logger
+}
+
+/**
+ * `resolve <name>`: a member's signed record (protocols/records/SPEC.md), from this node's
+ * cache while it is valid, else from the DHT. A reader takes the record with the highest
+ * sequence among those that pass every check (the network is its own, the certificate
+ * verifies and is not revoked, the record's signature, its expiry, its name), so a name
+ * whose certificate moved to a new peer id is followed once the new record is valid.
+ * Records that fail are ignored, each logged once.
+ */
+export class Resolver {
+  private readonly components: ResolverComponents
+  private readonly cache = new Map<string, MemberRecord>()
+  private readonly logged = new Set<string>()
+
+  constructor (components: ResolverComponents) {
+    this.components = components
+  }
+
+  /** In the network named, else in each of this node's networks in turn. */
+  async resolve (name: string, options: AbortOptions & { network?: string } = {}): Promise<ResolvedMember> {
+    const { membership } = this.components
+    const networks = options.network == null ? membership.networks() : [membership.network(options.network)].filter(n => n != null)
+    if (networks.length === 0) throw new ResolveError(options.network == null ? 'this node is in no network: names are those of members' : `this node is in no network named "${options.network}"`)
+    for (const network of networks) {
+      const cached = this.cached(network, name)
+      if (cached != null) return this.view(network, cached, 'cache')
+    }
+    for (const network of networks) {
+      const found = await this.lookup(network, name, options)
+      if (found != null) return this.view(network, found, 'dht')
+    }
+    throw new ResolveError(`no member named "${name}" in ${networks.map(network => network.name).join(', ')}: no valid record in the DHT (is it running, and has it joined?)`)
+  }
+
+  /** The peer id of a member by name from the cache or the DHT, or undefined. */
+  async peerOf (name: string, options: AbortOptions & { network?: string } = {}): Promise<string | undefined> {
+    try {
+      return (await this.resolve(name, options)).peerId
+    } catch (err) {
+      if (err instanceof ResolveError) return undefined
+      throw err
+    }
+  }
+
+  /** A record this node got some other way (a member's answer over the mesh), kept like one from the DHT once it verifies. */
+  async remember (network: Network, bytes: Uint8Array): Promise<MemberRecord | undefined> {
+    return this.accept(network, bytes, undefined)
+  }
+
+  private cached (network: Network, name: string): MemberRecord | undefined {
+    const record = this.cache.get(cacheKey(network, name))
+    if (record == null) return undefined
+    const now = Math.floor(Date.now() / 1000)
+    const { certificate } = record
+    if (record.expiresAt <= now || certificate.notAfter <= now || isRevoked(network.revocations, certificate.peerId, certificate.serial)) {
+      this.cache.delete(cacheKey(network, name))
+      return undefined
+    }
+    return record
+  }
+
+  private async lookup (network: Network, name: string, options: AbortOptions): Promise<MemberRecord | undefined> {
+    const { node, log } = this.components
+    let best: MemberRecord | undefined
+    try {
+      for await (const event of node.services.dht.get(memberRecordKey(network.key, name), { signal: options.signal ?? AbortSignal.timeout(LOOKUP_TIMEOUT_MS) })) {
+        if (event.name !== 'VALUE') continue
+        const record = await this.accept(network, event.value, name)
+        if (record != null && (best == null || record.sequence > best.sequence)) best = record
+      }
+    } catch (err) {
+      // a lookup that found nothing ends with an error from kad-dht: only the records count
+      log.debug({ name, network: network.name, err: describeError(err) }, 'DHT lookup ended')
+    }
+    return best
+  }
+
+  /** Verifies a record as a reader must; a valid one is cached, and its addresses go to the peer store. */
+  private async accept (network: Network, bytes: Uint8Array, name: string | undefined): Promise<MemberRecord | undefined> {
+    let record: MemberRecord
+    try {
+      record = decodeMemberRecord(bytes)
+      await verifyMemberRecord(record, { now: Math.floor(Date.now() / 1000), networkKey: network.key, revocations: network.revocations, ...(name != null && { name }) })
+    } catch (err) {
+      if (!(err instanceof MembershipError)) throw err
+      this.logOnce(`${createHash('sha256').update(bytes).digest('hex')} ${err.name}`, { network: network.name, name, error: err.name }, `member record ignored: ${err.message}`)
+      return undefined
+    }
+    const key = cacheKey(network, record.certificate.name)
+    const previous = this.cache.get(key)
+    if (previous == null || record.sequence >= previous.sequence) this.cache.set(key, record)
+    await this.components.node.peerStore.merge(record.certificate.peerId, { multiaddrs: record.addresses.map(address => multiaddr(address)) }).catch(() => {})
+    return record
+  }
+
+  private view (network: Network, record: MemberRecord, source: ResolvedMember['source']): ResolvedMember {
+    const { certificate } = record
+    return {
+      name: certificate.name,
+      network: network.name,
+      peerId: certificate.peerId.toString(),
+      groups: certificate.groups,
+      role: certificate.role,
+      addresses: record.addresses,
+      services: record.services,
+      expires: new Date(record.expiresAt * 1000).toISOString(),
+      source
+    }
+  }
+
+  private logOnce (key: string, context: object, message: string): void {
+    if (this.logged.has(key)) return
+    if (this.logged.size > 10_000) this.logged.clear()
+    this.logged.add(key)
+    this.components.log.warn(context, message)
+  }
+}
+
+function cacheKey (network: Network, name: string): string {
+  return `${network.name}/${name}`
+}

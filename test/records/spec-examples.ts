@@ -1,0 +1,97 @@
+/**
+ * Prints the worked examples of protocols/records/SPEC.md section 9,
+ * annotated field by field: `node test/records/spec-examples.ts`. The tests
+ * check the SPEC's blocks byte for byte against the codec, so run this and
+ * paste its output when a layout changes.
+ */
+
+import { multiaddr } from '@multiformats/multiaddr'
+import { toString } from 'uint8arrays/to-string'
+import {
+  memberRecordKey, networkMembersCid, networkMembersInput, serviceProvidersCid, serviceProvidersInput, signMemberRecord
+} from '../../protocols/records/index.ts'
+import { keys, peerKeys, recordExample } from './vectors.ts'
+
+type Field = [bytes: Uint8Array, comment: string]
+
+function hex (bytes: Uint8Array): string {
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join(' ')
+}
+
+/** One field per line (16 bytes a line at most), its comment on its first line. */
+function annotate (fields: Field[]): string {
+  const rows: Array<[string, string]> = []
+  for (const [bytes, comment] of fields) {
+    for (let offset = 0; offset < bytes.length || offset === 0; offset += 16) {
+      rows.push([hex(bytes.subarray(offset, offset + 16)), offset === 0 ? comment : ''])
+    }
+  }
+  const width = Math.max(...rows.map(([line]) => line.length))
+  return rows.map(([line, comment]) => comment === '' ? line : `${line.padEnd(width)}  # ${comment}`).join('\n')
+}
+
+/** Cuts `bytes` into consecutive fields of the given lengths. */
+function split (bytes: Uint8Array, layout: Array<[number, string]>): Field[] {
+  let offset = 0
+  const fields: Field[] = layout.map(([length, comment]) => {
+    const field: Field = [bytes.subarray(offset, offset + length), comment]
+    offset += length
+    return field
+  })
+  if (offset !== bytes.length) throw new Error(`layout covers ${offset} of ${bytes.length} bytes`)
+  return fields
+}
+
+const { network, alice } = await keys()
+const { bob } = await peerKeys()
+const fields = await recordExample()
+const record = await signMemberRecord(fields, bob)
+const networkKey = network.publicKey.raw
+const addressBytes = record.addresses.map((address) => multiaddr(address).bytes)
+
+const layout: Array<[number, string]> = [
+  [1, 'format version 1'],
+  [2, `certificate length ${record.certificate.bytes.length}`],
+  [record.certificate.bytes.length, 'certificate: bob in "fleet", protocols/membership/SPEC.md section 8.1, verbatim'],
+  [8, `sequence ${record.sequence} (ms: 2026-01-02T00:00:00.000Z)`],
+  [8, `expiresAt ${record.expiresAt} (2026-01-02T01:00:00Z)`],
+  [1, `service count ${record.services.length}`],
+  ...record.services.flatMap((service): Array<[number, string]> => [
+    [1, `service name length ${service.name.length}`], [service.name.length, `"${service.name}"`],
+    [1, `protocol ${service.proto}`], [2, `port ${service.port}`]
+  ]),
+  [1, `address count ${record.addresses.length}`],
+  ...record.addresses.flatMap((address, i): Array<[number, string]> => [
+    [2, `address length ${addressBytes[i].length}`], [addressBytes[i].length, address.replace(alice.toString(), '<alice>')]
+  ]),
+  [2, `signature length ${record.signature.length}`],
+  [record.signature.length, 'signature: Ed25519 by bob\'s peer key (seed 02 x 32) of "agentmesh member record v1" 00 and every byte above but the signature length']
+]
+
+const membersCid = networkMembersCid(networkKey)
+const serviceCid = serviceProvidersCid(networkKey, 'inference')
+
+console.log('```hex example=member-record')
+console.log(annotate(split(record.bytes, layout)))
+console.log('```\n')
+console.log('```text example=member-record-key')
+console.log(toString(memberRecordKey(networkKey, 'bob')))
+console.log('```\n')
+console.log('```hex example=network-members-input')
+console.log(annotate(split(networkMembersInput(networkKey), [[28, '"agentmesh network members v1"'], [1, '00'], [32, 'network key of "fleet" (seed 01 x 32)']])))
+console.log('```\n')
+console.log('```hex example=network-members-cid')
+console.log(annotate(split(membersCid.bytes, [[1, 'CID version 1'], [1, 'multicodec raw (0x55)'], [1, 'multihash sha2-256 (0x12)'], [1, 'digest length 32'], [32, 'SHA-256 of the input above']])))
+console.log('```\n')
+console.log('```text example=network-members-cid-text')
+console.log(membersCid.toString())
+console.log('```\n')
+console.log('```hex example=service-providers-input')
+console.log(annotate(split(serviceProvidersInput(networkKey, 'inference'), [[20, '"agentmesh service v1"'], [1, '00'], [32, 'network key of "fleet" (seed 01 x 32)'], [1, '00'], [9, '"inference"']])))
+console.log('```\n')
+console.log('```hex example=service-providers-cid')
+console.log(annotate(split(serviceCid.bytes, [[1, 'CID version 1'], [1, 'multicodec raw (0x55)'], [1, 'multihash sha2-256 (0x12)'], [1, 'digest length 32'], [32, 'SHA-256 of the input above']])))
+console.log('```\n')
+console.log('```text example=service-providers-cid-text')
+console.log(serviceCid.toString())
+console.log('```')
