@@ -265,8 +265,9 @@ export class ForwardManager {
       this.backoff.succeeded(peer)
       return { tunnel, vni }
     } catch (err: any) {
-      this.backoff.failed(peer)
+      // not a reason to back off: the relay decides per circuit, and may trust both ends a moment later
       if (err?.name === 'LimitedConnectionError') return { kind: 'peer_unreachable', reason: `only a limited relayed connection reaches ${peer}: the relay does not trust both peers, and there is no direct path` }
+      this.backoff.failed(peer)
       return { kind: 'peer_unreachable', reason: describeError(err) }
     }
   }

@@ -49,16 +49,22 @@ const POLICY_ERRORS = new Set(['TooManyOutboundProtocolStreamsError', 'LimitedCo
  * was opened (which is left to end by its limits, not cut).
  */
 export async function newPeerStream (node: PeerDialer, peer: PeerId, protocol: string, options: NewStreamOptions = {}): Promise<{ stream: Stream, connection: Connection }> {
+  const open = async (connection: Connection): Promise<{ stream: Stream, connection: Connection }> => {
+    try {
+      return { stream: await connection.newStream(protocol, options), connection }
+    } catch (err: any) {
+      if (err?.name === 'LimitedConnectionError' && options.signal?.aborted !== true) return newCircuitStream(node, peer, protocol, options, err)
+      throw err
+    }
+  }
   const connection = streamConnection(node, peer) ?? await dialPeer(node, peer, options)
   try {
-    return { stream: await connection.newStream(protocol, options), connection }
+    return await open(connection)
   } catch (err: any) {
-    if (options.signal?.aborted === true) throw err
-    if (err?.name === 'LimitedConnectionError') return newCircuitStream(node, peer, protocol, options, err)
-    if (POLICY_ERRORS.has(err?.name)) throw err
+    if (options.signal?.aborted === true || POLICY_ERRORS.has(err?.name)) throw err
     connection.abort(err instanceof Error ? err : new Error(describeError(err)))
-    const next = await dialPeer(node, peer, options)
-    return { stream: await next.newStream(protocol, options), connection: next }
+    // the next connection may be the relayed one, limited since before the relay trusted both ends
+    return open(await dialPeer(node, peer, options))
   }
 }
 

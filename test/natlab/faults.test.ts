@@ -11,7 +11,11 @@
  *
  * Then a second relay (in every node's bootstrap list from the start, but down until
  * now) comes up: each NATed node must hold two reservations, keep at least one while
- * one relay is down, and hold two again once it is back.
+ * one relay is down, and hold two again once it is back. As a user would, the lab
+ * learnt that relay's peer id and address from `id --json` on a first start before the
+ * nodes started (its data directory keeps the identity), and it gets its `trust add` of
+ * the nodes after each later start, as the first relay did after the nodes had started
+ * and reserved (mesh-lab.ts).
  */
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'

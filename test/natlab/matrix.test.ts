@@ -12,6 +12,12 @@
  * circuit relay v2's default 128 KiB per connection) and over a direct pair, for the
  * throughput figures, and each NATed daemon's time from start to its first reservation.
  *
+ * Trust is built in the order a user can follow (mesh-lab.ts): every daemon makes its
+ * identity on its first start; the sites trust each other once all have printed their
+ * ids, and the relay trusts them only once the NATed sites hold their first (untrusted,
+ * limited) reservations. The relayed copies therefore also check that the relay decides
+ * limits per circuit, not when a reservation is made.
+ *
  * The matrix, the throughputs and the reservation times are printed (console.log) as
  * markdown for the closing note; speed is never asserted.
  */
@@ -184,6 +190,12 @@ describe('NAT lab: the path matrix', { skip: missing === false ? undefined : mis
   const transferText = (cell: Cell): string => cell.error ?? (cell.transfer == null
     ? 'no copy'
     : `curl exit ${cell.transfer.exit}, ${cell.transfer.bytes} of ${cell.transfer.expectedBytes} bytes, sha256 ${cell.transfer.sha256 === cell.transfer.expectedSha256 ? 'ok' : 'MISMATCH'} (${cell.transfer.stderr || 'no stderr'}); path after: ${pathText(cell.after)}`)
+
+  it('the relay trusted the sites only after the NATed ones had reserved (the README\'s order)', async () => {
+    const relayTrust = (await mesh.daemon(RELAY).api.get<Array<{ peerId: string }>>('/trust')).map(entry => entry.peerId)
+    assert.deepEqual(Object.fromEntries(mesh.reservedBeforeRelayTrust), Object.fromEntries(NATED.map(name => [name, true])), 'every NATed site held a reservation before the relay trusted it')
+    assert.deepEqual(relayTrust.sort(), SITES.map(site => mesh.daemon(site.name).peerId).sort(), 'the relay trusts every site now')
+  })
 
   it('every ordered pair (20) carries 8 MiB byte-exact through a forward', () => {
     assert.equal(cells.length, 20)

@@ -11,15 +11,20 @@
  * daemons involved into a failure message, and `destroy()` keeps the whole directory
  * (and says where) when something failed.
  *
- * Identities are made before the first start, in the documented format of
- * `identity.key` (an Ed25519 key, libp2p protobuf encoding, mode 0600), so that every
- * relay trusts every site before any site connects to it (a relay that lifts its limits
- * for trusted peers may decide at reservation time), and so that a relay that a later
- * test brings up already has its `--bootstrap` address. `id --json` is checked against
- * them at each start.
+ * Trust is built in the order a user can follow (README, "Behind NAT"): each daemon
+ * makes its own identity on its first start, and its peer id (and, for a relay, the
+ * address to bootstrap from) is learnt from `id --json` once it runs. So the relays start
+ * first, with no trust; then the sites start with `--bootstrap` to them; then the sites
+ * trust each other, and only once the NATed sites hold their first reservations (on a
+ * relay that lets untrusted peers reserve) does each relay get `trust add` for the sites
+ * it trusts (`relayTrusts`, default all). A relay that a test brings up later
+ * (`deferredRelays`) is started once before the sites, for its id and address, and
+ * stopped; its data directory keeps the identity for its later starts, each of which is
+ * checked against the id learnt first, and followed by its trust of the sites.
+ * `nodesTrustEachOther: false` and `relayTrusts: []` leave trust to the test
+ * (membership, or a relay trusted later still).
  *
- * Trust: every site trusts every other site, and every relay trusts every site (or those
- * in `relayTrusts`). Sites do not trust the relays: nothing is tunnelled to or from a relay.
+ * Sites do not trust the relays: nothing is tunnelled to or from a relay.
  *
  * The tests drive the daemons the way a user would: the CLI for `id --json`, `forwards
  * --json` and the like, and the control API (which the CLI is a thin client of, printing
@@ -37,12 +42,10 @@
  *   NATLAB_KEEP=1            keep the logs even when everything passed
  */
 import { closeSync, existsSync, openSync, readFileSync, writeSync } from 'node:fs'
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { resolveDataDir } from '../../src/config/data-dir.ts'
 import { ControlClient } from '../../src/control/client.ts'
 import { cli, waitFor } from '../helpers/daemon.ts'
@@ -71,6 +74,8 @@ const START_TIMEOUT_MS = 45_000
 /** daemons started at once: each start is CPU-bound for a second or two */
 const START_CONCURRENCY = 2
 const STOP_TIMEOUT_MS = 5_000
+/** how long the NATed nodes get for their first (untrusted) reservation before the relays trust them */
+const RESERVATION_BEFORE_TRUST_MS = 20_000
 
 export type { PeerView }
 
@@ -93,7 +98,6 @@ export class LabDaemon {
   readonly dir: string
   readonly dataDir: string
   readonly logFile: string
-  readonly peerId: string
   /** the control API, which the CLI is a thin client of: cheap enough to poll */
   readonly api: ControlClient
   /** Date.now() at the latest spawn */
@@ -103,21 +107,52 @@ export class LabDaemon {
   env: NodeJS.ProcessEnv = {}
   private child?: ChildProcess
   private exited: Promise<void> = Promise.resolve()
+  /** what `id --json` said after the first start: the identity the daemon made for itself */
+  private id?: { peerId: string, addresses: string[] }
 
-  constructor (name: string, role: Role, site: Site, dir: string, peerId: string) {
+  constructor (name: string, role: Role, site: Site, dir: string) {
     this.name = name
     this.role = role
     this.site = site
     this.dir = dir
     this.dataDir = join(dir, 'data')
     this.logFile = join(dir, 'daemon.log')
-    this.peerId = peerId
     this.api = new ControlClient(resolveDataDir(this.dataDir, {}))
   }
 
-  /** `/ip4/<site address>/tcp/4733/p2p/<peer id>`: how the others bootstrap from it. */
+  /** The peer id `id --json` gave after the first start; a daemon that never ran has none yet. */
+  get peerId (): string {
+    if (this.id == null) throw new Error(`${this.name} has no peer id yet: it makes its identity on its first start (read with id --json)`)
+    return this.id.peerId
+  }
+
+  /**
+   * `/ip4/<site address>/tcp/4733/p2p/<peer id>` as `id --json` listed it after the first
+   * start (a public daemon announces that address: see `--announce`): how the others
+   * bootstrap from it.
+   */
   get bootstrapAddress (): string {
-    return `/ip4/${this.site.address}/tcp/${MESH_PORT}/p2p/${this.peerId}`
+    const wanted = `/ip4/${this.site.address}/tcp/${MESH_PORT}/p2p/${this.peerId}`
+    const address = this.id?.addresses.find(address => address === wanted)
+    if (address == null) throw new Error(`${this.name}: id --json lists no ${wanted} (it lists ${JSON.stringify(this.id?.addresses)})`)
+    return address
+  }
+
+  /**
+   * Reads `id --json` (the CLI, as a user would) after a start: the first time, it is how
+   * the lab learns the identity the daemon made for itself; after a restart on the same
+   * data directory it must name the same peer id. A public daemon's site address is waited
+   * for (bounded), since the others bootstrap from it.
+   */
+  async learnIdentity (): Promise<{ peerId: string, addresses: string[] }> {
+    const wanted = (peerId: string): string => `/ip4/${this.site.address}/tcp/${MESH_PORT}/p2p/${peerId}`
+    const id = await waitFor(`${this.name}'s id --json${this.site.kind === 'public' ? ` to list /ip4/${this.site.address}/tcp/${MESH_PORT}` : ''}`, async () => {
+      const id = await this.cliJson<{ peerId: string, addresses: string[] }>(['id'])
+      return this.site.kind !== 'public' || id.addresses.includes(wanted(id.peerId)) ? id : undefined
+    }, 10_000, 250)
+    if (this.id != null && this.id.peerId !== id.peerId) throw new Error(`${this.name}: id --json says ${id.peerId} after a restart on the same data directory, ${this.id.peerId} before`)
+    this.id = id
+    return id
   }
 
   get running (): boolean {
@@ -200,7 +235,7 @@ export class LabDaemon {
     if (!existsSync(this.logFile)) return `--- ${this.name}: no log yet`
     const all = readFileSync(this.logFile, 'utf8').trimEnd().split('\n')
     const shown = foldRepeats(all.map(formatLogLine)).slice(-lines)
-    return [`--- ${this.name} (${this.role}, ${this.site.kind}, ${this.peerId}): last ${shown.length} entries of ${all.length} lines of ${this.logFile}`, ...shown].join('\n')
+    return [`--- ${this.name} (${this.role}, ${this.site.kind}, ${this.id?.peerId ?? 'no id yet'}): last ${shown.length} entries of ${all.length} lines of ${this.logFile}`, ...shown].join('\n')
   }
 }
 
@@ -245,10 +280,22 @@ export interface MeshLabOptions {
   relays: string[]
   /** sites that run a daemon and an HTTP server; they bootstrap from every relay */
   nodes: string[]
-  /** relays that `create` does not start (a test brings them up); they are in the nodes' bootstrap lists all the same */
+  /**
+   * relays that `create` leaves stopped (a test brings them up): each is started once
+   * before the sites, for the id and address in the sites' bootstrap lists, and stopped
+   */
   deferredRelays?: string[]
-  /** the nodes the relays trust (default: all): the others get the untrusted limits */
+  /** the nodes the relays trust (default: all), with `trust add` on each relay after the nodes started: the others get the untrusted limits */
   relayTrusts?: string[]
+  /**
+   * when the relays get their `trust add`: once every NATed node holds a reservation
+   * ('reservations', the default: the reservations were made untrusted, as when a user
+   * trusts nodes after they joined), or as soon as the nodes have started ('start': for a
+   * relay that denies untrusted peers a reservation)
+   */
+  relayTrustAfter?: 'reservations' | 'start'
+  /** whether the nodes trust each other (`trust add` on each, after all have started; default true) */
+  nodesTrustEachOther?: boolean
   /** more environment for the relay daemons, e.g. AGENTMESH_RELAY_UNTRUSTED */
   relayEnv?: NodeJS.ProcessEnv
 }
@@ -283,6 +330,10 @@ export class MeshLab {
   readonly relays: string[]
   readonly nodes: string[]
   readonly relayTrusts: string[]
+  /** Date.now() when the lab gave the relays their `trust add` of `relayTrusts` (0 before; set even when that list is empty) */
+  relayTrustedAt = 0
+  /** per NATed node, whether `status` listed a relay reservation before the relays trusted it */
+  readonly reservedBeforeRelayTrust = new Map<string, boolean>()
   /** set once a failure was explained: `destroy()` then keeps the logs */
   failed = false
   private readonly services = new Map<string, ChildProcess>()
@@ -333,10 +384,9 @@ export class MeshLab {
     }
     for (const [name, role] of [...options.relays.map(name => [name, 'relay'] as const), ...options.nodes.map(name => [name, 'node'] as const)]) {
       const dir = join(this.dir, name)
+      // an empty data directory: the daemon makes its identity on its first start
       await mkdir(join(dir, 'data'), { recursive: true, mode: 0o700 })
-      const key = await generateKeyPair('Ed25519')
-      await writeFile(join(dir, 'data', 'identity.key'), privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
-      this.daemons.set(name, new LabDaemon(name, role, this.lab.site(name), dir, peerIdFromPrivateKey(key).toString()))
+      this.daemons.set(name, new LabDaemon(name, role, this.lab.site(name), dir))
     }
     const logLevel = process.env.NATLAB_LOG_LEVEL ?? 'info'
     const env: NodeJS.ProcessEnv = process.env.NATLAB_DEBUG == null ? {} : { DEBUG: process.env.NATLAB_DEBUG }
@@ -349,44 +399,61 @@ export class MeshLab {
       relay.args = ['--listen', `/ip4/0.0.0.0/tcp/${MESH_PORT}`, ...announce(relay), '--name', relay.name, '--log-format', 'json', '--log-level', logLevel, '--relay']
       relay.env = { ...env, ...options.relayEnv }
     }
+    // 1. the relays start, with no trust; their ids and addresses come from id --json
+    const deferred = new Set(options.deferredRelays ?? [])
+    await Promise.all(relays.map(async relay => {
+      await this.startRelay(relay.name)
+      if (deferred.has(relay.name)) await relay.stop()
+    }))
+    // 2. the sites start, bootstrapped from the relays, and say who they are
     for (const node of nodes) {
       node.args = ['--listen', `/ip4/0.0.0.0/tcp/${MESH_PORT}`, ...announce(node), '--name', node.name, '--log-format', 'json', '--log-level', logLevel, ...relays.flatMap(relay => ['--bootstrap', relay.bootstrapAddress])]
       node.env = env
     }
-    const deferred = new Set(options.deferredRelays ?? [])
-    await Promise.all(relays.filter(relay => !deferred.has(relay.name)).map(async relay => this.startRelay(relay.name)))
     await Promise.all(options.nodes.map(async name => this.startService(name)))
     await inBatches(nodes, START_CONCURRENCY, async node => {
       await node.start(this.lab)
-      await this.checkIdentity(node)
-      for (const other of nodes) {
-        if (other !== node) await node.api.post('/trust', { peerId: other.peerId, name: other.name })
+      await node.learnIdentity()
+    })
+    // 3. now that every id is known: the sites trust each other and expose their service
+    await Promise.all(nodes.map(async node => {
+      if (options.nodesTrustEachOther !== false) {
+        for (const other of nodes) {
+          if (other !== node) await node.api.post('/trust', { peerId: other.peerId, name: other.name })
+        }
       }
       await node.api.post('/services', { name: SERVICE, target: `127.0.0.1:${SERVICE_PORT}`, proto: 'http' })
-    })
-  }
-
-  /** Starts (or restarts) a relay and makes it trust the sites it trusts (all, by default). */
-  async startRelay (name: string): Promise<void> {
-    const relay = this.daemon(name)
-    await relay.start(this.lab)
-    await this.checkIdentity(relay)
-    for (const node of this.relayTrusts) {
-      const { peerId } = this.daemon(node)
-      if (!(await relay.api.get<Array<{ peerId: string }>>('/trust')).some(entry => entry.peerId === peerId)) {
-        await relay.api.post('/trust', { peerId, name: node })
-      }
+    }))
+    // 4. the relays trust the sites, after the NATed ones reserved (untrusted) where they can
+    const nated = nodes.filter(node => node.site.kind !== 'public').map(node => node.name)
+    if ((options.relayTrustAfter ?? 'reservations') === 'reservations' && this.relayTrusts.length > 0) {
+      const reserved = await this.waitForRelays(nated, 1, RESERVATION_BEFORE_TRUST_MS)
+      for (const [name, seconds] of reserved) this.reservedBeforeRelayTrust.set(name, seconds != null)
     }
+    this.relayTrustedAt = Date.now()
+    await Promise.all(relays.filter(relay => relay.running).map(async relay => this.trustOnRelay(relay.name)))
   }
 
   /**
-   * `id --json` must name the identity made for it. Its addresses are not checked: libp2p
-   * lists a public listen address only once autonat has verified it, so a relay that just
-   * started may list only 127.0.0.1; the lab bootstraps from the site's address.
+   * Starts (or restarts) a relay and learns (or checks) its identity from `id --json`;
+   * once the lab has given the relays their trust, a relay started later gets it too
+   * (its data directory keeps it across restarts).
    */
-  private async checkIdentity (daemon: LabDaemon): Promise<void> {
-    const id = await daemon.cliJson<{ peerId: string, addresses: string[] }>(['id'])
-    if (id.peerId !== daemon.peerId) throw new Error(`${daemon.name}: id --json says ${id.peerId}, its identity.key is ${daemon.peerId}`)
+  async startRelay (name: string): Promise<void> {
+    const relay = this.daemon(name)
+    await relay.start(this.lab)
+    await relay.learnIdentity()
+    if (this.relayTrustedAt !== 0) await this.trustOnRelay(name)
+  }
+
+  /** `trust add` on a running relay for each of `nodes` (default: `relayTrusts`) that it does not trust yet. */
+  async trustOnRelay (name: string, nodes: string[] = this.relayTrusts): Promise<void> {
+    const relay = this.daemon(name)
+    const trusted = new Set((await relay.api.get<Array<{ peerId: string }>>('/trust')).map(entry => entry.peerId))
+    for (const node of nodes) {
+      const { peerId } = this.daemon(node)
+      if (!trusted.has(peerId)) await relay.api.post('/trust', { peerId, name: node })
+    }
   }
 
   /** The HTTP server of a site, in its namespace, on 127.0.0.1:8080. */
@@ -406,8 +473,12 @@ export class MeshLab {
   async restart (name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const daemon = this.daemon(name)
     await daemon.stop(signal)
-    if (daemon.role === 'relay') await this.startRelay(name)
-    else await daemon.start(this.lab)
+    if (daemon.role === 'relay') {
+      await this.startRelay(name)
+    } else {
+      await daemon.start(this.lab)
+      await daemon.learnIdentity()
+    }
   }
 
   /** A forward on `src` from 127.0.0.1:`port` (in src's namespace) to `dst`'s HTTP service. */
