@@ -28,6 +28,8 @@ export interface TunnelHandlerComponents {
   /** takes a tunnel slot for `peer`, or returns undefined when the limits are reached */
   admit(peer: PeerId): { release(): void } | undefined
   log: TunnelLog
+  /** hears each tunnel this node refuses, with its kind (a status name such as `unknown_service`, or `denied`) */
+  refused?(refusal: { peer: string, service?: string, kind: string, reason: string }): void
 }
 
 /**
@@ -42,6 +44,7 @@ export function tunnelHandler (init: TunnelHandlerInit, components: TunnelHandle
     const peer = connection.remotePeer
     if (!components.isTrusted(peer)) {
       components.log.warn({ peer: peer.toString() }, 'tunnel from an untrusted peer: stream reset')
+      components.refused?.({ peer: peer.toString(), kind: 'denied', reason: 'the peer is not trusted' })
       stream.abort(new UntrustedPeerError(`peer ${peer} is not trusted`))
       return
     }
@@ -64,6 +67,7 @@ async function respond (stream: Stream, connection: Connection, init: TunnelHand
   } catch (err: any) {
     if (!(err instanceof EnvelopeError)) throw err
     log.warn({ peer: peer.toString(), error: err.name }, `bad tunnel request: ${err.message}`)
+    components.refused?.({ peer: peer.toString(), kind: statusName(err.status), reason: err.message })
     await refuse(stream, err instanceof UnsupportedCriticalOptionError
       ? { vni: 0, status: Status.UNSUPPORTED_CRITICAL_OPTION, unsupportedOption: err.option, reason: err.message }
       : { vni: 0, status: err.status as Exclude<Status, typeof Status.OK | typeof Status.UNSUPPORTED_CRITICAL_OPTION>, reason: err.message })
@@ -74,6 +78,7 @@ async function respond (stream: Stream, connection: Connection, init: TunnelHand
   const fail = async (status: Exclude<Status, typeof Status.OK | typeof Status.UNSUPPORTED_CRITICAL_OPTION>, reason: string): Promise<void> => {
     service?.counters.failed(status)
     log.warn({ ...context, status: statusName(status) }, `tunnel refused: ${reason}`)
+    components.refused?.({ peer: context.peer, service: request.service, kind: statusName(status), reason })
     await refuse(stream, { vni: request.vni, status, reason })
   }
   if (request.vni !== init.vni) return fail(Status.WRONG_NETWORK, `this node serves network ${init.vni}, not ${request.vni}`)

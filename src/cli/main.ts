@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseCommandArgs, usageLine, UsageError } from './command.ts'
+import { eventsCommand } from './events.ts'
 import { exposeCommand } from './expose.ts'
 import { forwardCommand } from './forward.ts'
 import { forwardsCommand } from './forwards.ts'
@@ -16,7 +17,8 @@ import type { Command } from './command.ts'
 
 const COMMANDS: Command[] = [
   startCommand, idCommand, statusCommand, peersCommand, pingCommand,
-  trustCommand, exposeCommand, unexposeCommand, servicesCommand, forwardCommand, unforwardCommand, forwardsCommand
+  trustCommand, exposeCommand, unexposeCommand, servicesCommand, forwardCommand, unforwardCommand, forwardsCommand,
+  eventsCommand
 ]
 
 function overview (): string {

@@ -12,6 +12,7 @@ import { TunnelAdmission } from '../tunnel/admission.ts'
 import { TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { VERSION } from '../version.ts'
 import { ControlServer } from './control-server.ts'
+import { Observability } from './observability.ts'
 import { acquirePidLock, releasePidLock } from './pid-lock.ts'
 import { controlRoutes } from './routes.ts'
 import type { Config } from '../config/schema.ts'
@@ -32,6 +33,7 @@ export interface DaemonComponents {
 interface DaemonState {
   trust: TrustStore
   exposes: ExposeRegistry
+  observe: Observability
 }
 
 /**
@@ -47,12 +49,14 @@ export class Daemon {
   private readonly walk: DhtWalk
   private readonly forwards: ForwardManager
   private readonly stun?: RelayStun
+  private readonly observe: Observability
 
   private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
     const { log } = components
-    const { trust, exposes } = state
+    const { trust, exposes, observe } = state
     this.node = node
+    this.observe = observe
     this.dataDir = dataDir
     const admission = new TunnelAdmission(config.tunnels)
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
@@ -60,14 +64,15 @@ export class Daemon {
       isTrusted: peer => trust.isTrusted(peer),
       lookupService: name => exposes.lookup(name),
       admit: peer => admission.admit(peer),
-      log
+      log,
+      refused: refusal => { observe.events.emit('tunnel.refused', refusal) }
     }), { maxInboundStreams: streamLimit, maxOutboundStreams: streamLimit })
     this.forwards = new ForwardManager({
       file: dataDir.forwards,
       vni: DEFAULT_VNI,
       dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
       maxOutboundStreams: streamLimit
-    }, { node, trust, log })
+    }, { node, trust, log, tunnelObserver: observe.tunnelObserver, events: observe.events })
     this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
     this.keeper = new BootstrapKeeper({
       addresses: config.bootstrap,
@@ -76,7 +81,7 @@ export class Daemon {
     }, { node, log })
     if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
-    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ node, trust, exposes, forwards: this.forwards, stun: this.stun }, context), { log })
+    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ node, trust, exposes, forwards: this.forwards, stun: this.stun, events: observe.events }, context), { log })
   }
 
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {
@@ -86,11 +91,14 @@ export class Daemon {
     const started: Array<() => Promise<void> | void> = [async () => releasePidLock(dataDir.pidFile)]
     try {
       const key = await loadOrCreateIdentity(dataDir.identityKey)
-      const state = { trust: await TrustStore.load(dataDir.trust), exposes: await ExposeRegistry.load(dataDir.services) }
-      const node = await createMeshNode(init.config, key, { isTrusted: peer => state.trust.isTrusted(peer), log: components.log })
+      const observe = new Observability(init.config, components)
+      const state = { trust: await TrustStore.load(dataDir.trust), exposes: await ExposeRegistry.load(dataDir.services, observe.tunnelObserver), observe }
+      const node = await createMeshNode(init.config, key, { isTrusted: peer => state.trust.isTrusted(peer), log: components.log, metricsRegistry: observe.metricsRegistry })
       const daemon = new Daemon(node, state, init, components)
       await node.start()
       started.unshift(async () => node.stop())
+      await observe.start(node, state.trust)
+      started.unshift(async () => observe.stop())
       await daemon.stun?.start(init.config.listen, node.getMultiaddrs())
       started.unshift(async () => daemon.stun?.stop())
       await daemon.forwards.start()
@@ -112,6 +120,7 @@ export class Daemon {
     await this.control.stop()
     await this.forwards.stop()
     await this.stun?.stop()
+    await this.observe.stop()
     await this.node.stop()
     await releasePidLock(this.dataDir.pidFile)
   }

@@ -7,6 +7,7 @@ import { parsePeerTarget, pingPeer } from './ping.ts'
 import { idView, peersView, statusView } from './views.ts'
 import type { Routes } from './control-server.ts'
 import type { StatusContext } from './views.ts'
+import type { EventBus } from '../events/index.ts'
 import type { ExposeRegistry } from '../expose/expose-registry.ts'
 import type { ForwardManager } from '../forward/forward-manager.ts'
 import type { RelayStun } from '../nat/relay-stun.ts'
@@ -20,6 +21,7 @@ export interface RouteComponents {
   forwards: ForwardManager
   /** a relay node's STUN responders */
   stun?: RelayStun
+  events?: EventBus
 }
 
 /** The control API's calls; each is a thin view of, or a change to, the daemon's state. */
@@ -36,6 +38,12 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
         throw badRequest(`count must be a whole number from 1 to ${MAX_PING_COUNT}`)
       }
       return new JsonLines(pingPeer(node, target, count as number, signal))
+    },
+    'POST /events': async ({ body, signal }) => {
+      const since = body.since
+      if (since != null && (!Number.isInteger(since) || (since as number) < 0)) throw badRequest('since must be a whole number, 0 or more')
+      if (components.events == null) throw notFound('this daemon has no event stream')
+      return new JsonLines(components.events.stream(signal, since as number | undefined))
     },
     'GET /trust': async () => trust.list(),
     'POST /trust': async ({ body }) => userError(async () => trust.add(text(body.peerId, 'peerId'), {
