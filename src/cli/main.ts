@@ -11,6 +11,7 @@ import { servicesCommand } from './services.ts'
 import { startCommand } from './start.ts'
 import { statusCommand } from './status.ts'
 import { trustCommand } from './trust.ts'
+import { uiCommand } from './ui.ts'
 import { unexposeCommand } from './unexpose.ts'
 import { unforwardCommand } from './unforward.ts'
 import type { Command } from './command.ts'
@@ -18,7 +19,7 @@ import type { Command } from './command.ts'
 const COMMANDS: Command[] = [
   startCommand, idCommand, statusCommand, peersCommand, pingCommand,
   trustCommand, exposeCommand, unexposeCommand, servicesCommand, forwardCommand, unforwardCommand, forwardsCommand,
-  eventsCommand
+  eventsCommand, uiCommand
 ]
 
 function overview (): string {

@@ -81,7 +81,8 @@ export class Daemon {
     }, { node, log })
     if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
-    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ node, trust, exposes, forwards: this.forwards, stun: this.stun, events: observe.events }, context), { log })
+    const routeComponents = { node, trust, exposes, forwards: this.forwards, stun: this.stun, events: observe.events }
+    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ ...routeComponents, ui: observe.dashboard(routeComponents, context) }, context), { log })
   }
 
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {

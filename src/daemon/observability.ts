@@ -1,11 +1,15 @@
 import { EventBus, watchMesh, WebhookSink } from '../events/index.ts'
 import { MeshMetrics } from '../metrics/mesh-metrics.ts'
 import { MetricsServer } from '../metrics/metrics-server.ts'
+import { dashboardSnapshot } from '../ui/snapshot.ts'
+import { UiServer } from '../ui/ui-server.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
 import type { TunnelObserver } from '../tunnel/tunnel-stats.ts'
+import type { DashboardComponents } from '../ui/snapshot.ts'
+import type { StatusContext } from './views.ts'
 import type { Registry } from 'prom-client'
 
 export interface ObservabilityComponents {
@@ -14,7 +18,8 @@ export interface ObservabilityComponents {
 
 /**
  * What lets an operator see the node: the event bus (and what feeds it from libp2p and
- * the trust store), the webhook, and the Prometheus metrics with their HTTP server.
+ * the trust store), the webhook, the Prometheus metrics with their HTTP server, and the
+ * dashboard's server (started by the first `agentmesh ui`).
  * Metrics exist only with `metrics.listen` set: without it nothing counts per tunnel.
  */
 export class Observability {
@@ -25,6 +30,7 @@ export class Observability {
   private metricsServer?: MetricsServer
   private webhook?: WebhookSink
   private unwatch?: () => void
+  private ui?: UiServer
 
   constructor (config: Config, { log }: ObservabilityComponents) {
     this.config = config
@@ -62,8 +68,19 @@ export class Observability {
     }
   }
 
+  /** The dashboard of the node these components make up; not listening until its `open()`. */
+  dashboard (components: DashboardComponents, context: StatusContext): UiServer {
+    this.ui = new UiServer({ listen: this.config.ui.listen }, {
+      snapshot: async () => dashboardSnapshot(components, context),
+      events: this.events,
+      log: this.log
+    })
+    return this.ui
+  }
+
   async stop (): Promise<void> {
     this.unwatch?.()
+    await this.ui?.stop()
     await this.metricsServer?.stop()
     await this.webhook?.stop()
   }

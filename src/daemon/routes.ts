@@ -13,6 +13,7 @@ import type { ForwardManager } from '../forward/forward-manager.ts'
 import type { RelayStun } from '../nat/relay-stun.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
+import type { UiServer } from '../ui/ui-server.ts'
 
 export interface RouteComponents {
   node: MeshNode
@@ -22,6 +23,8 @@ export interface RouteComponents {
   /** a relay node's STUN responders */
   stun?: RelayStun
   events?: EventBus
+  /** the dashboard, started by the first `GET /ui` */
+  ui?: UiServer
 }
 
 /** The control API's calls; each is a thin view of, or a change to, the daemon's state. */
@@ -44,6 +47,10 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       if (since != null && (!Number.isInteger(since) || (since as number) < 0)) throw badRequest('since must be a whole number, 0 or more')
       if (components.events == null) throw notFound('this daemon has no event stream')
       return new JsonLines(components.events.stream(signal, since as number | undefined))
+    },
+    'GET /ui': async () => {
+      if (components.ui == null) throw notFound('this daemon has no dashboard')
+      return { url: await components.ui.open() }
     },
     'GET /trust': async () => trust.list(),
     'POST /trust': async ({ body }) => userError(async () => trust.add(text(body.peerId, 'peerId'), {
