@@ -60,13 +60,13 @@ function fill (table, rows, columns, empty) {
   if (rows.length === 0) body.rows[0].cells[0].colSpan = columns
 }
 
-function renderNode (node) {
+function renderNode (node, names) {
   $('node-name').textContent = node.name ?? ''
   $('node-id').textContent = node.peerId
   const reach = $('node-reachability')
   reach.textContent = node.reachability
   reach.className = `badge ${node.reachability}`
-  $('node-relays').textContent = node.relays.length === 0 ? 'none' : node.relays.map(short).join(', ')
+  $('node-relays').textContent = node.relays.length === 0 ? 'none' : node.relays.map(relay => names.get(relay) ?? short(relay)).join(', ')
   $('node-relay-service').textContent = node.relayService == null ? 'not a relay' : `relay: ${node.relayService.reservations} reservations${node.relayService.stun.length > 0 ? `, STUN ${node.relayService.stun.join(' ')}` : ''}`
   $('node-addresses').textContent = node.addresses.join('\n')
   $('node-version').textContent = `${node.version}, up ${Math.floor(node.uptimeSeconds / 3600)}h ${Math.floor(node.uptimeSeconds / 60) % 60}m ${node.uptimeSeconds % 60}s, ${node.peers} connected, ${node.knownPeers} known`
@@ -75,7 +75,14 @@ function renderNode (node) {
 function renderGraph (node, peers) {
   const graph = $('graph')
   const width = 520, height = 340, cx = width / 2, cy = height / 2
-  const shown = peers.slice(0, 24)
+  // each relayed peer sits next to its relay, so that its edge bends through it
+  const relayed = peers.filter(peer => peer.connection === 'relayed' && peer.relay != null && peers.some(other => other.peerId === peer.relay))
+  const ordered = []
+  for (const peer of peers) {
+    if (relayed.includes(peer)) continue
+    ordered.push(peer, ...relayed.filter(other => other.relay === peer.peerId))
+  }
+  const shown = ordered.slice(0, 24)
   const radius = Math.min(cx, cy) - 36
   const position = new Map()
   shown.forEach((peer, i) => {
@@ -90,7 +97,7 @@ function renderGraph (node, peers) {
     const relay = peer.relay != null ? position.get(peer.relay) : undefined
     // a relayed edge bends through its relay when the relay is drawn too
     const edge = kind === 'relayed' && relay != null
-      ? svg('path', { d: `M ${cx} ${cy} Q ${2 * relay.x - (cx + x) / 2} ${2 * relay.y - (cy + y) / 2} ${x} ${y}`, class: 'relayed', 'data-peer': peer.peerId })
+      ? svg('path', { d: `M ${cx} ${cy} Q ${relay.x} ${relay.y} ${x} ${y}`, class: 'relayed', 'data-peer': peer.peerId })
       : svg('line', { x1: cx, y1: cy, x2: x, y2: y, class: kind, 'data-peer': peer.peerId })
     edges.append(edge)
     nodes.append(svg('circle', { cx: x, cy: y, r: 11, class: `peer-${kind}` }))
@@ -138,10 +145,10 @@ function renderCounters (table, items, key, before, seconds, first) {
 
 function render (snapshot) {
   const seconds = previous == null ? 0 : (snapshot.time - previous.time) / 1000
-  renderNode(snapshot.node)
+  const names = new Map(snapshot.peers.filter(peer => peer.name != null).map(peer => [peer.peerId, peer.name]))
+  renderNode(snapshot.node, names)
   renderGraph(snapshot.node, snapshot.peers)
   renderPeers(snapshot.peers)
-  const names = new Map(snapshot.peers.filter(peer => peer.name != null).map(peer => [peer.peerId, peer.name]))
   renderCounters('forwards', snapshot.forwards, 'listen', previous?.forwards, seconds, item => [
     [item.listen, 'mono'], [`${names.get(item.peer) ?? short(item.peer)}/${item.service}`, 'mono']
   ])
@@ -159,7 +166,7 @@ function addEvent (event) {
   const text = Object.entries(fields).map(([key, value]) =>
     `${key}=${typeof value === 'object' && value != null ? Object.values(value).join('/') : value}`).join(' ')
   const item = el('li', { 'data-type': type, 'data-seq': seq })
-  item.append(el('span', { class: 'time' }, new Date(time).toLocaleTimeString()), el('span', { class: 'type' }, type), el('span', { class: 'fields' }, text))
+  item.append(el('span', { class: 'time' }, new Date(time).toLocaleTimeString('en-GB')), el('span', { class: 'type' }, type), el('span', { class: 'fields' }, text))
   const list = $('events')
   list.prepend(item)
   while (list.children.length > MAX_EVENTS) list.lastChild.remove()
