@@ -61,7 +61,7 @@ export class Observability {
       })
       this.webhook.start()
     }
-    this.unwatch = watchMesh(node, events)
+    this.unwatch = watchMesh(node, events, log)
     if (this.metrics != null && config.metrics.listen != null) {
       this.metricsServer = new MetricsServer({ listen: config.metrics.listen }, { registry: this.metrics.registry, log })
       await this.metricsServer.start()

@@ -24,7 +24,7 @@ export function pathOf (node: MeshNode, peer: PeerId): { path: PathView, connect
  * path changing (relayed to direct, one transport to another), and relay reservations
  * gained and lost. Returns the function that stops watching.
  */
-export function watchMesh (node: MeshNode, bus: EventBus): () => void {
+export function watchMesh (node: MeshNode, bus: EventBus, log: { warn(context: object, message: string): void }): () => void {
   const paths = new Map<string, PathView>()
   let relays = new Set<string>()
 
@@ -64,12 +64,20 @@ export function watchMesh (node: MeshNode, bus: EventBus): () => void {
     checkRelays()
   }
 
-  const onConnection = (event: CustomEvent<Connection>): void => { checkPeer(event.detail.remotePeer) }
-  const onSelfUpdate = (): void => { checkRelays() }
+  // nothing here may throw into libp2p's event dispatch, nor out of the timer
+  const guarded = (check: () => void) => (): void => {
+    try {
+      check()
+    } catch (err: any) {
+      log.warn({ err: err?.message }, 'watching the mesh for events failed')
+    }
+  }
+  const onConnection = (event: CustomEvent<Connection>): void => { guarded(() => { checkPeer(event.detail.remotePeer) })() }
+  const onSelfUpdate = guarded(checkRelays)
   node.addEventListener('connection:open', onConnection)
   node.addEventListener('connection:close', onConnection)
   node.addEventListener('self:peer:update', onSelfUpdate)
-  const timer = setInterval(sweep, SWEEP_INTERVAL_MS)
+  const timer = setInterval(guarded(sweep), SWEEP_INTERVAL_MS)
   timer.unref()
   return () => {
     clearInterval(timer)

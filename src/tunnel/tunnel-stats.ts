@@ -87,7 +87,8 @@ export class TunnelStats implements TunnelCounters {
       opened: () => { this.opened() },
       closed: () => {
         this.view.active--
-        this.observer?.closed(this.labels)
+        if (this.observer == null) return
+        this.observer.closed(this.labels)
         ok = setImmediate(() => {
           ok = undefined
           this.observer?.ended(this.labels, 'ok')
