@@ -4,12 +4,12 @@
  * (and so no direct address of B) and POSTs its events to a webhook. C reaches B through
  * R first, then directly; a forward to a service B does not expose fails; B stops. C's
  * stream and the webhook see it all in order; B's stream sees its reservation and the
- * tunnel it refused.
+ * tunnel it refused; R's metrics count the circuit; C's reservation is lost when R stops.
  */
 
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
-import { cli, TestDaemon, waitFor } from '../helpers/daemon.ts'
+import { cli, freePort, TestDaemon, waitFor } from '../helpers/daemon.ts'
 import { followEvents, startWebhookReceiver } from '../helpers/services/events.ts'
 import { agentmesh, forward, trust } from '../helpers/services/mesh.ts'
 import { watchEnding } from '../helpers/services/tcp.ts'
@@ -22,7 +22,7 @@ describe('events: agentmesh events and the webhook', () => {
   const daemons: TestDaemon[] = []
   let r: TestDaemon, b: TestDaemon, c: TestDaemon
   let rId: string, bId: string, cId: string
-  let rAddress: string, bAddress: string
+  let rAddress: string, bAddress: string, rMetrics: string
   let hook: WebhookReceiver
   let cEvents: EventFollower
   let bEvents: EventFollower
@@ -30,7 +30,8 @@ describe('events: agentmesh events and the webhook', () => {
 
   before(async () => {
     hook = await startWebhookReceiver()
-    r = await TestDaemon.start({ args: ['--relay'] })
+    rMetrics = `127.0.0.1:${await freePort()}`
+    r = await TestDaemon.start({ args: ['--relay', '--metrics', rMetrics] })
     daemons.push(r)
     const rIdentity = await r.id()
     rId = rIdentity.peerId
@@ -52,6 +53,19 @@ describe('events: agentmesh events and the webhook', () => {
     await trust(c, bId, 'b')
   })
 
+  /**
+   * `agentmesh ping` from C, again until one is answered: libp2p allows one ping stream
+   * per connection, and its connection monitor may be pinging the new connection too.
+   */
+  async function pingUntilAnswered (target: string): Promise<void> {
+    let last = ''
+    await waitFor(`C's ping to ${target} to be answered`, async () => {
+      const result = await cli(['ping', target, '--count', '1', '--data-dir', c.dataDir])
+      last = result.stdout + result.stderr
+      return result.code === 0
+    }, 15_000, 300).catch((err: Error) => { throw new Error(`${err.message}; last: ${last}`) })
+  }
+
   after(async () => {
     await Promise.all(followers.map(async follower => follower.stop()))
     await Promise.all([...daemons.map(async daemon => daemon.destroy()), hook?.close()])
@@ -66,12 +80,10 @@ describe('events: agentmesh events and the webhook', () => {
 
   it('C sees B connect through the relay, then the path go direct, a tunnel fail, and B leave, in that order', async t => {
     await waitFor('B to advertise its relayed address', async () => (await b.id()).addresses.some(address => address.includes('/p2p-circuit')))
-    const viaRelay = await cli(['ping', `${rAddress}/p2p-circuit/p2p/${bId}`, '--count', '1', '--data-dir', c.dataDir])
-    assert.equal(viaRelay.code, 0, `ping through the relay: ${viaRelay.stdout}${viaRelay.stderr}`)
+    await pingUntilAnswered(`${rAddress}/p2p-circuit/p2p/${bId}`)
     const connected = await cEvents.waitFor('peer.connected B', event => event.type === 'peer.connected' && event.peer === bId)
     assert.deepEqual({ connection: connected.connection, transport: connected.transport }, { connection: 'relayed', transport: 'relay' })
-    const direct = await cli(['ping', bAddress, '--count', '1', '--data-dir', c.dataDir])
-    assert.equal(direct.code, 0, `ping ${bAddress}: ${direct.stdout}${direct.stderr}`)
+    await pingUntilAnswered(bAddress)
     const changed = await cEvents.waitFor('path.changed B to direct', event => event.type === 'path.changed' && event.peer === bId && (event.to as any).connection === 'direct')
     assert.equal((changed.from as any).connection, 'relayed')
 
@@ -98,6 +110,21 @@ describe('events: agentmesh events and the webhook', () => {
     const last = cEvents.events.at(-1) as MeshEventLine
     const delivered = await waitFor('the webhook to receive the same events', async () => hook.received.length >= last.seq ? hook.received : undefined)
     assert.deepEqual(delivered.slice(0, last.seq), cEvents.events.slice(0, last.seq), 'the webhook got the same events, in the same order')
+  })
+
+  it('the relay\'s metrics count the reservations it holds and the circuit it set up', async () => {
+    const text = await (await fetch(`http://${rMetrics}/metrics`)).text()
+    const value = (name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1])
+    assert.ok(value('agentmesh_relay_circuits_total') >= 1, 'C reached B through R at least once')
+    assert.ok(value('agentmesh_relay_reservations_served') >= 1, 'C at least still holds one')
+    assert.ok(Number.isInteger(value('agentmesh_relay_circuits_active')), 'the gauge of circuits carried now is there')
+  })
+
+  it('C sees its reservation on R gained, then lost when R stops', async () => {
+    await cEvents.waitFor('C\'s reservation.gained', event => event.type === 'reservation.gained' && event.relay === rId)
+    await r.stop()
+    const lost = await cEvents.waitFor('C\'s reservation.lost', event => event.type === 'reservation.lost' && event.relay === rId)
+    assert.ok(lost.seq > (cEvents.events.find(event => event.type === 'reservation.gained')?.seq ?? Infinity))
   })
 
   it('without --json, one readable line per event; a bad --since is a usage error', async () => {
