@@ -106,8 +106,12 @@ describe('Prometheus metrics', { skip }, () => {
       return result?.metric.service === 'bulk' ? Number(result.value[1]) : undefined
     }, 30_000, 500)
     assert.equal(received, CARRIED)
-    const [sent] = await prometheus.query('agentmesh_tunnel_transmit_bytes_total{service="bulk",direction="inbound"}')
-    assert.equal(Number(sent?.value[1]), CARRIED)
+    // A is scraped on its own schedule
+    const sent = await waitFor('PromQL to return the exposing side\'s bytes', async () => {
+      const [result] = await prometheus!.query('agentmesh_tunnel_transmit_bytes_total{service="bulk",direction="inbound"}')
+      return result == null ? undefined : Number(result.value[1])
+    }, 30_000, 500)
+    assert.equal(sent, CARRIED)
     const targets = await prometheus.targets()
     assert.deepEqual(targets.map(target => target.health), ['up', 'up'], JSON.stringify(targets))
   })
