@@ -81,8 +81,10 @@ export class Daemon {
     }, { node, log })
     if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
-    const routeComponents = { node, trust, exposes, forwards: this.forwards, stun: this.stun, events: observe.events }
-    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ ...routeComponents, ui: observe.dashboard(routeComponents, context) }, context), { log })
+    // the dashboard shows what the control API's `status` and `peers` answer
+    const ui = observe.dashboard({ node, exposes, forwards: this.forwards, routes: () => routes })
+    const routes = controlRoutes({ node, trust, exposes, forwards: this.forwards, stun: this.stun, events: observe.events, ui }, context)
+    this.control = new ControlServer(dataDir.controlSocket, routes, { log })
   }
 
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {

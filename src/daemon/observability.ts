@@ -9,7 +9,6 @@ import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
 import type { TunnelObserver } from '../tunnel/tunnel-stats.ts'
 import type { DashboardComponents } from '../ui/snapshot.ts'
-import type { StatusContext } from './views.ts'
 import type { Registry } from 'prom-client'
 
 export interface ObservabilityComponents {
@@ -69,9 +68,9 @@ export class Observability {
   }
 
   /** The dashboard of the node these components make up; not listening until its `open()`. */
-  dashboard (components: DashboardComponents, context: StatusContext): UiServer {
+  dashboard (components: DashboardComponents): UiServer {
     this.ui = new UiServer({ listen: this.config.ui.listen }, {
-      snapshot: async () => dashboardSnapshot(components, context),
+      snapshot: async signal => dashboardSnapshot(components, signal),
       events: this.events,
       log: this.log
     })

@@ -86,7 +86,7 @@ export class ExposeRegistry {
 
   /** Each service's record and counters, without probing it (the dashboard's view, every second). */
   counters (): Array<ExposeRecord & TunnelStatsView> {
-    return [...this.services.values()].map(({ name, target, proto, counters }) => ({ name, target, proto, ...counters.snapshot() }))
+    return this.records().map(record => ({ ...record, ...this.services.get(record.name)?.counters.snapshot() as TunnelStatsView }))
   }
 
   private set (record: ExposeRecord): Service {

@@ -1,11 +1,11 @@
 import { pathOf } from '../events/mesh-watch.ts'
-import { peersView, statusView } from '../daemon/views.ts'
-import type { RouteComponents } from '../daemon/routes.ts'
-import type { PeerView, StatusContext, StatusView } from '../daemon/views.ts'
-import type { ExposeRecord } from '../expose/expose-registry.ts'
-import type { ForwardView } from '../forward/forward-manager.ts'
+import type { Routes } from '../daemon/control-server.ts'
+import type { PeerView, StatusView } from '../daemon/views.ts'
+import type { ExposeRecord, ExposeRegistry } from '../expose/expose-registry.ts'
+import type { ForwardManager, ForwardView } from '../forward/forward-manager.ts'
+import type { MeshNode } from '../node/create-node.ts'
 import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
-import type { PeerId } from '@libp2p/interface'
+import type { Connection } from '@libp2p/interface'
 
 export interface DashboardPeer extends PeerView {
   /** the connection's encryption and multiplexer protocols, such as `/noise` and `/yamux/1.0.0` */
@@ -24,23 +24,38 @@ export interface DashboardSnapshot {
   forwards: ForwardView[]
 }
 
-export type DashboardComponents = RouteComponents
+export interface DashboardComponents {
+  node: MeshNode
+  exposes: ExposeRegistry
+  forwards: ForwardManager
+  /** the control API's calls: the page shows what `status` and `peers` answer */
+  routes(): Routes
+}
 
-export async function dashboardSnapshot (components: DashboardComponents, context: StatusContext): Promise<DashboardSnapshot> {
-  const { node, trust, exposes, forwards } = components
-  const peers = await peersView(node, trust)
-  const byId = new Map(node.getPeers().map(peer => [peer.toString(), peer]))
+export async function dashboardSnapshot (components: DashboardComponents, signal: AbortSignal): Promise<DashboardSnapshot> {
+  const { node, exposes, forwards } = components
+  const routes = components.routes()
+  const call = async <T>(route: string): Promise<T> => {
+    const handler = routes[route]
+    if (handler == null) throw new Error(`no control API call ${route}`)
+    return await handler({ body: {}, query: new URLSearchParams(), signal }) as T
+  }
+  const [status, peers] = await Promise.all([call<StatusView>('GET /status'), call<PeerView[]>('GET /peers')])
+  const connected = new Map(node.getPeers().map(peer => [peer.toString(), peer]))
   return {
     time: Date.now(),
-    node: await statusView(components, context),
-    peers: peers.map(peer => ({ ...peer, ...connectionDetails(components, byId.get(peer.peerId)) })),
+    node: status,
+    peers: peers.map(peer => {
+      const id = connected.get(peer.peerId)
+      return { ...peer, ...(id != null && connectionDetails(pathOf(node, id)?.connection)) }
+    }),
+    // the counters, without the up/down probe `services` makes
     services: exposes.counters(),
     forwards: forwards.list()
   }
 }
 
-function connectionDetails ({ node }: DashboardComponents, peer: PeerId | undefined): Partial<DashboardPeer> {
-  const connection = peer == null ? undefined : pathOf(node, peer)?.connection
+function connectionDetails (connection: Connection | undefined): Partial<DashboardPeer> {
   if (connection == null) return {}
   const components = connection.remoteAddr.getComponents()
   const circuit = components.findIndex(component => component.name === 'p2p-circuit')

@@ -15,7 +15,7 @@ export interface UiServerInit {
 }
 
 export interface UiServerComponents {
-  snapshot(): Promise<DashboardSnapshot>
+  snapshot(signal: AbortSignal): Promise<DashboardSnapshot>
   events: EventBus
   log: Logger
 }
@@ -123,7 +123,7 @@ export class UiServer {
       }).end()
       return
     }
-    if (url.pathname === '/api/snapshot') return sendJson(res, await this.components.snapshot())
+    if (url.pathname === '/api/snapshot') return sendJson(res, await this.components.snapshot(AbortSignal.timeout(SNAPSHOT_INTERVAL_MS * 10)))
     if (url.pathname === '/api/stream') return this.stream(req, res)
     const file = FILES[url.pathname]
     if (file == null) {
@@ -158,7 +158,7 @@ export class UiServer {
       res.write(`event: ${type}\ndata: ${JSON.stringify(data)}\n\n`)
     }
     const snapshot = (): void => {
-      this.components.snapshot().then(value => { if (!res.destroyed) send('snapshot', value) }, (err: any) => {
+      this.components.snapshot(AbortSignal.timeout(SNAPSHOT_INTERVAL_MS * 10)).then(value => { if (!res.destroyed) send('snapshot', value) }, (err: any) => {
         this.components.log.debug({ err: err?.message }, 'dashboard snapshot failed')
       })
     }
