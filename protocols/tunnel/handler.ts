@@ -36,6 +36,8 @@ export interface TunnelHandlerComponents<S extends ExposedService = ExposedServi
   /** takes a tunnel slot for `peer`, or returns undefined when the limits are reached */
   admit(peer: PeerId): { release(): void } | undefined
   log: TunnelLog
+  /** hears each tunnel this node refuses, with its kind (a status name such as `unknown_service`, or `denied`) */
+  refused?(refusal: { peer: string, service?: string, kind: string, reason: string }): void
 }
 
 /**
@@ -52,6 +54,7 @@ export function tunnelHandler<S extends ExposedService> (components: TunnelHandl
     const run = (admitted: boolean): void => {
       if (!admitted) {
         components.log.warn({ peer: peer.toString() }, 'tunnel from an untrusted peer: stream reset')
+        components.refused?.({ peer: peer.toString(), kind: 'denied', reason: 'the peer is not trusted' })
         stream.abort(new UntrustedPeerError(`peer ${peer} is not trusted`))
         return
       }
@@ -78,6 +81,7 @@ async function respond<S extends ExposedService> (stream: Stream, connection: Co
   } catch (err: any) {
     if (!(err instanceof EnvelopeError)) throw err
     log.warn({ peer: peer.toString(), error: err.name }, `bad tunnel request: ${err.message}`)
+    components.refused?.({ peer: peer.toString(), kind: statusName(err.status), reason: err.message })
     await refuse(stream, err instanceof UnsupportedCriticalOptionError
       ? { vni: 0, status: Status.UNSUPPORTED_CRITICAL_OPTION, unsupportedOption: err.option, reason: err.message }
       : { vni: 0, status: err.status as RefusalStatus, reason: err.message })
@@ -88,6 +92,7 @@ async function respond<S extends ExposedService> (stream: Stream, connection: Co
   const fail = async (status: RefusalStatus, reason: string): Promise<void> => {
     service?.counters.failed(status)
     log.warn({ ...context, status: statusName(status) }, `tunnel refused: ${reason}`)
+    components.refused?.({ peer: context.peer, service: request.service, kind: statusName(status), reason })
     await refuse(stream, { vni: request.vni, status, reason })
   }
   if (!components.servesNetwork(request.vni)) return fail(Status.WRONG_NETWORK, `this node is in no network with VNI ${request.vni}`)

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 import { parseCommandArgs, usageLine, UsageError } from './command.ts'
+import { eventsCommand } from './events.ts'
 import { exposeCommand } from './expose.ts'
 import { forwardCommand } from './forward.ts'
 import { forwardsCommand } from './forwards.ts'
@@ -19,6 +20,7 @@ import { servicesCommand } from './services.ts'
 import { startCommand } from './start.ts'
 import { statusCommand } from './status.ts'
 import { trustCommand } from './trust.ts'
+import { uiCommand } from './ui.ts'
 import { unexposeCommand } from './unexpose.ts'
 import { unforwardCommand } from './unforward.ts'
 import { unmapCommand } from './unmap.ts'
@@ -28,7 +30,7 @@ const COMMANDS: Command[] = [
   startCommand, idCommand, statusCommand, peersCommand, pingCommand,
   trustCommand, exposeCommand, unexposeCommand, servicesCommand, forwardCommand, unforwardCommand, forwardsCommand,
   networkCommand, inviteCommand, joinCommand, membersCommand, renewCommand, revokeCommand,
-  resolveCommand, mapCommand, unmapCommand, hostsCommand
+  resolveCommand, mapCommand, unmapCommand, hostsCommand, eventsCommand, uiCommand
 ]
 
 function overview (): string {

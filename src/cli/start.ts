@@ -4,7 +4,7 @@ import type { Command } from './command.ts'
 export const startCommand: Command = {
   name: 'start',
   summary: 'run the daemon (the first node of a new mesh, or one joining through --bootstrap)',
-  usage: '[--bootstrap MULTIADDR]... [--listen MULTIADDR]... [--announce MULTIADDR]... [--relay] [--name NAME] [--config FILE] [--dht-mode auto|server|client] [--log-level LEVEL] [--log-format auto|pretty|json]',
+  usage: '[--bootstrap MULTIADDR]... [--listen MULTIADDR]... [--announce MULTIADDR]... [--relay] [--name NAME] [--config FILE] [--dht-mode auto|server|client] [--log-level LEVEL] [--log-format auto|pretty|json] [--metrics HOST:PORT] [--webhook URL]',
   options: {
     bootstrap: { type: 'string', multiple: true },
     listen: { type: 'string', multiple: true },
@@ -14,7 +14,9 @@ export const startCommand: Command = {
     config: { type: 'string' },
     'dht-mode': { type: 'string' },
     'log-level': { type: 'string' },
-    'log-format': { type: 'string' }
+    'log-format': { type: 'string' },
+    metrics: { type: 'string' },
+    webhook: { type: 'string' }
   },
   async run ({ values, dataDir }) {
     execWithDaemonFlags()
@@ -30,7 +32,9 @@ export const startCommand: Command = {
         name: values.name,
         relay: compact({ enabled: values.relay }),
         dht: compact({ mode: values['dht-mode'] }),
-        log: compact({ level: values['log-level'], format: values['log-format'] })
+        log: compact({ level: values['log-level'], format: values['log-format'] }),
+        metrics: compact({ listen: values.metrics }),
+        events: compact({ webhook: values.webhook })
       })
     })
   }

@@ -1,5 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
+import { parseHostPort } from '../tunnel/host-port.ts'
 
 function isMultiaddr (value: string): boolean {
   try {
@@ -13,6 +14,20 @@ function isMultiaddr (value: string): boolean {
 const address = z.string().refine(isMultiaddr, 'expected a multiaddr such as /ip4/127.0.0.1/tcp/4733')
 const bootstrapAddress = address.refine(value => value.includes('/p2p/'), 'expected a multiaddr that ends in /p2p/<peer id>')
 const seconds = z.number().positive()
+
+function isHostPort (value: string): boolean {
+  try {
+    parseHostPort(value, { allowZero: true })
+    return true
+  } catch {
+    return false
+  }
+}
+
+const LOOPBACK_HOSTS = /^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|::1|localhost)$/
+const hostPort = z.string().refine(isHostPort, 'expected host:port such as 127.0.0.1:9464')
+const loopbackHostPort = hostPort.refine(value => isHostPort(value) && LOOPBACK_HOSTS.test(parseHostPort(value, { allowZero: true }).host), 'expected a loopback host:port such as 127.0.0.1:0')
+const webhookUrl = z.string().refine(value => URL.canParse(value) && ['http:', 'https:'].includes(new URL(value).protocol), 'expected an http:// or https:// URL')
 
 /** Every key of the configuration; `config/default.json` holds the defaults. */
 export const configSchema = z.strictObject({
@@ -49,6 +64,17 @@ export const configSchema = z.strictObject({
   tunnels: z.strictObject({
     maxPerPeer: z.number().int().min(1),
     maxTotal: z.number().int().min(1)
+  }),
+  metrics: z.strictObject({
+    listen: hostPort.nullable()
+  }),
+  events: z.strictObject({
+    webhook: webhookUrl.nullable(),
+    webhookRetries: z.number().int().min(0).max(20),
+    webhookQueue: z.number().int().min(1)
+  }),
+  ui: z.strictObject({
+    listen: loopbackHostPort
   }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

@@ -1,3 +1,4 @@
+import { once } from 'node:events'
 import { createServer } from 'node:http'
 import { chmod, unlink } from 'node:fs/promises'
 import { API_PREFIX, ApiError, badRequest, notFound } from '../control/protocol.ts'
@@ -81,12 +82,18 @@ export class ControlServer {
       const result = await route({ body, query: url.searchParams, signal: controller.signal })
       if (result instanceof JsonLines) {
         res.writeHead(200, { 'content-type': 'application/x-ndjson' })
-        for await (const line of result.source) res.write(`${JSON.stringify(line)}\n`)
+        res.flushHeaders()
+        for await (const line of result.source) {
+          // a reader that stops reading holds the stream (bounded by the source), not the daemon's memory
+          if (!res.write(`${JSON.stringify(line)}\n`)) await once(res, 'drain', { signal: controller.signal })
+        }
         res.end()
       } else {
         sendJson(res, 200, result)
       }
     } catch (err: any) {
+      // the client went away (a stream it stopped reading): nothing to answer, nothing wrong here
+      if (controller.signal.aborted) return void res.destroy()
       const error = err instanceof ApiError ? err : new ApiError(500, 'INTERNAL', err.message)
       if (error.status >= 500) this.components.log.error({ err }, `control API ${req.method} ${req.url} failed`)
       if (res.headersSent) res.destroy()

@@ -23,6 +23,7 @@ import { TunnelAdmission } from '../tunnel/admission.ts'
 import { TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { VERSION } from '../version.ts'
 import { ControlServer } from './control-server.ts'
+import { Observability } from './observability.ts'
 import { acquirePidLock, releasePidLock } from './pid-lock.ts'
 import { controlRoutes } from './routes.ts'
 import type { Config } from '../config/schema.ts'
@@ -50,6 +51,7 @@ interface DaemonState {
   /** this node's identity key: it signs its member records */
   privateKey: PrivateKey
   maps: MapRecord[]
+  observe: Observability
 }
 
 /**
@@ -70,12 +72,14 @@ export class Daemon {
   private readonly finder: ServiceFinder
   private readonly maps: MapManager
   private readonly stun?: RelayStun
+  private readonly observe: Observability
 
   private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
     const { log } = components
-    const { trust, exposes, membership, peers, privateKey } = state
+    const { trust, exposes, membership, peers, privateKey, observe } = state
     this.node = node
+    this.observe = observe
     this.dataDir = dataDir
     this.members = new MembershipService({ node, membership, peers, log })
     this.publisher = new RecordPublisher({ node, privateKey, membership, exposes, log })
@@ -90,7 +94,8 @@ export class Daemon {
       lookupService: name => exposes.lookup(name),
       authorize: (peer, vni, service) => grants.authorize(peer, vni, service),
       admit: peer => admission.admit(peer),
-      log
+      log,
+      refused: refusal => { observe.events.emit('tunnel.refused', refusal) }
     }), { maxInboundStreams: streamLimit, maxOutboundStreams: streamLimit })
     node.handle(SERVICES_PROTOCOL, servicesHandler({
       answer: async (peer, connection, { vni }) => {
@@ -117,7 +122,9 @@ export class Daemon {
         verify: async (peer, options) => this.members.verify(peer, options),
         vniFor: (peer, network) => peers.vniFor(peer, network)
       },
-      log
+      log,
+      tunnelObserver: observe.tunnelObserver,
+      events: observe.events
     })
     this.maps = new MapManager(dataDir.maps, state.maps, {
       forwards: this.forwards, finder: this.finder, resolver: this.resolver, members: this.members, membership, peers, log
@@ -136,7 +143,9 @@ export class Daemon {
     }, { node, log })
     if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
-    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({
+    // the dashboard shows what the control API's `status` and `peers` answer
+    const ui = observe.dashboard({ node, exposes, forwards: this.forwards, routes: () => routes })
+    const routes = controlRoutes({
       node,
       trust,
       exposes,
@@ -149,8 +158,11 @@ export class Daemon {
       resolver: this.resolver,
       finder: this.finder,
       maps: this.maps,
-      stun: this.stun
-    }, context), { log })
+      stun: this.stun,
+      events: observe.events,
+      ui
+    }, context)
+    this.control = new ControlServer(dataDir.controlSocket, routes, { log })
   }
 
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {
@@ -160,14 +172,30 @@ export class Daemon {
     const started: Array<() => Promise<void> | void> = [async () => releasePidLock(dataDir.pidFile)]
     try {
       const key = await loadOrCreateIdentity(dataDir.identityKey)
+      const observe = new Observability(init.config, components)
       const trust = await TrustStore.load(dataDir.trust)
       const membership = await Membership.load({ file: dataDir.networks, keysDir: dataDir.networkKeys, self: peerIdFromPrivateKey(key) })
       const peers = new PeerTrust(trust, membership)
-      const state = { trust, exposes: await ExposeRegistry.load(dataDir.services), membership, peers, privateKey: key, maps: await MapManager.readRecords(dataDir.maps) }
-      const node = await createMeshNode(init.config, key, { isTrusted: peer => peers.isTrusted(peer), isBanned: peer => peers.isBanned(peer), log: components.log })
+      const state = {
+        trust,
+        exposes: await ExposeRegistry.load(dataDir.services, observe.tunnelObserver),
+        membership,
+        peers,
+        privateKey: key,
+        maps: await MapManager.readRecords(dataDir.maps),
+        observe
+      }
+      const node = await createMeshNode(init.config, key, {
+        isTrusted: peer => peers.isTrusted(peer),
+        isBanned: peer => peers.isBanned(peer),
+        log: components.log,
+        metricsRegistry: observe.metricsRegistry
+      })
       const daemon = new Daemon(node, state, init, components)
       await node.start()
       started.unshift(async () => node.stop())
+      await observe.start(node, trust)
+      started.unshift(async () => observe.stop())
       await daemon.members.start()
       started.unshift(async () => { daemon.members.stop() })
       daemon.publisher.start()
@@ -195,6 +223,7 @@ export class Daemon {
     await this.control.stop()
     await this.forwards.stop()
     await this.stun?.stop()
+    await this.observe.stop()
     await this.node.stop()
     await releasePidLock(this.dataDir.pidFile)
   }

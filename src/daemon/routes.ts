@@ -12,6 +12,7 @@ import { parsePeerTarget, pingPeer } from './ping.ts'
 import { certificateView, idView, membersView, networkView, peersView, statusView } from './views.ts'
 import type { Routes } from './control-server.ts'
 import type { StatusContext } from './views.ts'
+import type { EventBus } from '../events/index.ts'
 import type { ExposeRegistry } from '../expose/expose-registry.ts'
 import type { ForwardManager } from '../forward/forward-manager.ts'
 import type { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
@@ -25,6 +26,7 @@ import type { MapManager } from '../vaddr/map-manager.ts'
 import type { RelayStun } from '../nat/relay-stun.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
+import type { UiServer } from '../ui/ui-server.ts'
 
 export interface RouteComponents {
   node: MeshNode
@@ -42,6 +44,9 @@ export interface RouteComponents {
   maps: MapManager
   /** a relay node's STUN responders */
   stun?: RelayStun
+  events?: EventBus
+  /** the dashboard, started by the first `GET /ui` */
+  ui?: UiServer
 }
 
 /** How long an invitation's certificate is valid when `--ttl` is not given. */
@@ -68,6 +73,16 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
         throw badRequest(`count must be a whole number from 1 to ${MAX_PING_COUNT}`)
       }
       return new JsonLines(pingPeer(node, target, count as number, signal))
+    },
+    'POST /events': async ({ body, signal }) => {
+      const since = body.since
+      if (since != null && (!Number.isInteger(since) || (since as number) < 0)) throw badRequest('since must be a whole number, 0 or more')
+      if (components.events == null) throw notFound('this daemon has no event stream')
+      return new JsonLines(components.events.stream(signal, since as number | undefined))
+    },
+    'GET /ui': async () => {
+      if (components.ui == null) throw notFound('this daemon has no dashboard')
+      return { url: await components.ui.open() }
     },
     'GET /trust': async () => trust.list(),
     'POST /trust': async ({ body }) => userError(async () => trust.add(text(body.peerId, 'peerId'), {

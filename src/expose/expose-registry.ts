@@ -6,7 +6,7 @@ import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { TunnelStats } from '../tunnel/tunnel-stats.ts'
 import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
 import type { ExposedService } from '../../protocols/tunnel/index.ts'
-import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
+import type { TunnelObserver, TunnelStatsView } from '../tunnel/tunnel-stats.ts'
 
 export const SERVICE_PROTOCOLS = ['tcp', 'http', 'grpc', 'ssh'] as const
 export type ServiceProtocol = typeof SERVICE_PROTOCOLS[number]
@@ -51,13 +51,16 @@ const PROBE_TIMEOUT_MS = 1000
 export class ExposeRegistry {
   private readonly file: string
   private readonly services = new Map<string, Service>()
+  private readonly observer?: TunnelObserver
 
-  private constructor (file: string) {
+  private constructor (file: string, observer?: TunnelObserver) {
     this.file = file
+    this.observer = observer
   }
 
-  static async load (file: string): Promise<ExposeRegistry> {
-    const registry = new ExposeRegistry(file)
+  /** `observer` hears every service's tunnel counters (the metrics). */
+  static async load (file: string, observer?: TunnelObserver): Promise<ExposeRegistry> {
+    const registry = new ExposeRegistry(file, observer)
     // files written before grants and networks existed lack those keys
     for (const record of await readJsonFile<ExposeRecord[]>(file, [])) registry.set({ ...record, allow: record.allow ?? [], networks: record.networks ?? [], proxyProtocol: record.proxyProtocol ?? false, publish: record.publish ?? false })
     return registry
@@ -112,9 +115,14 @@ export class ExposeRegistry {
     return Promise.all([...this.services.values()].map(view))
   }
 
+  /** Each service's record and counters, without probing it (the dashboard's view, every second). */
+  counters (): Array<ExposeRecord & TunnelStatsView> {
+    return this.records().map(record => ({ ...record, ...this.services.get(record.name)?.counters.snapshot() as TunnelStatsView }))
+  }
+
   private set (record: ExposeRecord): Service {
     const { host, port } = parseHostPort(record.target)
-    const service = { ...record, host, port, counters: this.services.get(record.name)?.counters ?? new TunnelStats() }
+    const service = { ...record, host, port, counters: this.services.get(record.name)?.counters ?? new TunnelStats({ service: record.name, direction: 'inbound' }, this.observer) }
     this.services.set(record.name, service)
     return service
   }

@@ -12,7 +12,8 @@ import type { Logger } from '../log/logger.ts'
 import type { PeerDialer } from '../node/dial-peer.ts'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { HostPort } from '../tunnel/host-port.ts'
-import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
+import type { TunnelObserver, TunnelStatsView } from '../tunnel/tunnel-stats.ts'
+import type { EventBus } from '../events/index.ts'
 import type { Server, Socket } from 'node:net'
 
 interface ForwardRecord {
@@ -79,6 +80,10 @@ export interface ForwardManagerComponents {
   node: PeerDialer
   access: PeerAccess
   log: Logger
+  /** hears the forwards' tunnel counters (the metrics) */
+  tunnelObserver?: TunnelObserver
+  /** told of each failed connection (`tunnel.failed`) */
+  events?: EventBus
 }
 
 /**
@@ -175,7 +180,7 @@ export class ForwardManager {
 
   private create (record: ForwardRecord): Forward {
     const server = createServer({ allowHalfOpen: true, noDelay: true, pauseOnConnect: true })
-    const forward: Forward = { record, server, stats: new TunnelStats(), listening: false }
+    const forward: Forward = { record, server, stats: new TunnelStats({ service: record.service, direction: 'outbound' }, this.components.tunnelObserver), listening: false }
     server.on('connection', socket => {
       this.carry(forward, socket).catch(err => {
         this.components.log.error({ err, listen: record.listen }, 'forward connection failed')
@@ -203,12 +208,14 @@ export class ForwardManager {
 
   /** One local connection: a tunnel stream to the peer, or a prompt close with the failure counted and logged. */
   private async carry (forward: Forward, socket: Socket): Promise<void> {
-    const { record, stats } = forward
+    const { record } = forward
+    const stats = forward.stats.tunnel()
     const { log, access } = this.components
     const context = { listen: record.listen, peer: record.peer, service: record.service }
     const fail = (kind: string, reason: string): void => {
       stats.failed(kind)
       log.warn({ ...context, status: kind }, `forwarded connection closed: ${reason}`)
+      this.components.events?.emit('tunnel.failed', { ...context, kind, reason })
       socket.destroy()
     }
     let opened: Opened | Failure | undefined

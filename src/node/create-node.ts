@@ -4,6 +4,7 @@ import { autoNATv2 } from '@libp2p/autonat-v2'
 import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -40,6 +41,7 @@ import type { PrivateKey, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
+import type { Registry } from 'prom-client'
 
 export type MeshServices = {
   identify: Identify
@@ -59,10 +61,12 @@ export interface MeshNodeComponents {
   /** peers whose connections are refused both ways: revoked members (none by default) */
   isBanned?: IsTrusted
   log: Logger
+  /** with metrics on (`metrics.listen`): where libp2p's own metrics go */
+  metricsRegistry?: Registry
 }
 
 /** The one place that composes libp2p; everything else receives the node it returns. */
-export async function createMeshNode (config: Config, privateKey: PrivateKey, { isTrusted, isBanned = () => false, log }: MeshNodeComponents): Promise<MeshNode> {
+export async function createMeshNode (config: Config, privateKey: PrivateKey, { isTrusted, isBanned = () => false, log, metricsRegistry }: MeshNodeComponents): Promise<MeshNode> {
   holdBackWindowUpdates()
   capYamuxFrames(STREAM_CHUNK_BYTES)
   const scope = meshScope(config.bootstrap)
@@ -76,6 +80,8 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
     logger: libp2pLogger,
     start: false,
     nodeInfo: { userAgent: USER_AGENT },
+    // >= 5.0.13: earlier releases could swallow a stream's first frames (js-libp2p #3393), the envelope among them
+    ...(metricsRegistry != null && { metrics: prometheusMetrics({ registry: metricsRegistry, preserveExistingMetrics: true }) }),
     addresses: {
       // `/webrtc` accepts WebRTC connections signalled over this node's relayed addresses
       listen: config.nat.holePunching ? [...config.listen, '/webrtc'] : config.listen,

@@ -8,6 +8,14 @@ export interface TrustedPeer {
   groups: string[]
 }
 
+/** What `onChange` listeners hear: a peer added, changed (its name or groups) or removed. */
+export interface TrustChange {
+  peer: string
+  change: 'added' | 'updated' | 'removed'
+  name?: string
+  groups?: string[]
+}
+
 export class TrustError extends Error {
   override name = 'TrustError'
 }
@@ -22,6 +30,7 @@ const GROUP_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/
 export class TrustStore {
   private readonly file: string
   private readonly peers = new Map<string, TrustedPeer>()
+  private readonly listeners = new Set<(change: TrustChange) => void>()
 
   private constructor (file: string) {
     this.file = file
@@ -31,6 +40,11 @@ export class TrustStore {
     const store = new TrustStore(file)
     for (const peer of await readJsonFile<TrustedPeer[]>(file, [])) store.peers.set(peer.peerId, peer)
     return store
+  }
+
+  /** Calls `listener` after every change that was saved. */
+  onChange (listener: (change: TrustChange) => void): void {
+    this.listeners.add(listener)
   }
 
   isTrusted (peer: PeerId): boolean {
@@ -70,13 +84,21 @@ export class TrustStore {
     }
     this.peers.set(peerId, peer)
     await this.save()
+    this.changed({ peer: peerId, change: previous == null ? 'added' : 'updated', ...(peer.name != null && { name: peer.name }), groups: peer.groups })
     return peer
   }
 
   async remove (peerId: string): Promise<boolean> {
     const removed = this.peers.delete(peerId)
-    if (removed) await this.save()
+    if (removed) {
+      await this.save()
+      this.changed({ peer: peerId, change: 'removed' })
+    }
     return removed
+  }
+
+  private changed (change: TrustChange): void {
+    for (const listener of this.listeners) listener(change)
   }
 
   private async save (): Promise<void> {

@@ -53,6 +53,19 @@ describe('loadConfig', () => {
     })
   })
 
+  it('takes the metrics, webhook and dashboard addresses, and refuses a dashboard off loopback or a webhook that is not HTTP', async () => {
+    const config = await loadConfig({ dataDir, env: { AGENTMESH_METRICS_LISTEN: '127.0.0.1:9464', AGENTMESH_EVENTS_WEBHOOK_RETRIES: '2' }, flags: { events: { webhook: 'https://hooks.example/agentmesh' }, ui: { listen: '[::1]:0' } } })
+    assert.equal(config.metrics.listen, '127.0.0.1:9464')
+    assert.deepEqual(config.events, { webhook: 'https://hooks.example/agentmesh', webhookRetries: 2, webhookQueue: 1000 })
+    assert.equal(config.ui.listen, '[::1]:0')
+    await assert.rejects(loadConfig({ dataDir, env: {}, flags: { ui: { listen: '0.0.0.0:8080' }, events: { webhook: 'ftp://hooks.example/' }, metrics: { listen: '9464' } } }), (err: any) => {
+      assert.match(err.message, /ui\.listen = "0\.0\.0\.0:8080" \(from command-line flags\): expected a loopback host:port/)
+      assert.match(err.message, /events\.webhook = "ftp:\/\/hooks\.example\/" \(from command-line flags\): expected an http:\/\/ or https:\/\/ URL/)
+      assert.match(err.message, /metrics\.listen = "9464" \(from command-line flags\): expected host:port/)
+      return true
+    })
+  })
+
   it('refuses a config file that is missing, not JSON or not an object', async () => {
     const file = join(dataDir, 'broken.json')
     await assert.rejects(loadConfig({ dataDir, configFile: file, env: {}, flags: {} }), /cannot read config file .*ENOENT/)

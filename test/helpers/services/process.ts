@@ -20,12 +20,17 @@ export interface RunOptions {
   digestStdout?: boolean
   env?: NodeJS.ProcessEnv
   cwd?: string
+  /** written to stdin, which is then closed */
+  input?: string
 }
 
 /** Runs `command args`, SIGKILLing it by pid at the deadline; resolves with how it ended, never rejects for a failing exit. */
 export async function run (command: string, args: string[], options: RunOptions): Promise<RunResult> {
   const started = Date.now()
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd })
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...options.env }, cwd: options.cwd })
+  // stdin ends at once, like /dev/null, after `input` if there is one
+  child.stdin.on('error', () => {})
+  child.stdin.end(options.input)
   const digest = options.digestStdout === true ? new Digest() : undefined
   let stdout = ''
   let stderr = ''
