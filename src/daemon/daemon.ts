@@ -81,7 +81,14 @@ export class Daemon {
     this.node = node
     this.observe = observe
     this.dataDir = dataDir
-    this.members = new MembershipService({ node, membership, peers, log })
+    this.members = new MembershipService({
+      node,
+      membership,
+      peers,
+      log,
+      events: observe.events,
+      handshakeOutcome: outcome => { observe.metrics?.handshake(outcome) }
+    })
     this.publisher = new RecordPublisher({ node, privateKey, membership, exposes, log })
     this.resolver = new Resolver({ node, membership, log })
     this.finder = new ServiceFinder({ node, membership, members: this.members, resolver: this.resolver, log })

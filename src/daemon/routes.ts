@@ -122,7 +122,11 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       return { listen }
     },
     'GET /networks': async () => membership.networks().map(networkView),
-    'POST /networks': async ({ body }) => userError(async () => networkView(await membership.create(text(body.name, 'name'), optionalText(body.memberName, 'memberName') ?? context.name ?? 'admin'))),
+    'POST /networks': async ({ body }) => userError(async () => {
+      const network = await membership.create(text(body.name, 'name'), optionalText(body.memberName, 'memberName') ?? context.name ?? 'admin')
+      components.events?.emit('membership.changed', { change: 'network.created', network: network.name })
+      return networkView(network)
+    }),
     'POST /invites': async ({ body }) => userError(async () => {
       const { network, certificate, revocations } = await membership.issue(optionalText(body.network, 'network'), text(body.peerId, 'peerId'), {
         name: text(body.name, 'name'),
@@ -150,6 +154,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
     }),
     'POST /join': async ({ body }) => userError(async () => {
       const { network, addresses } = await membership.join(text(body.token, 'token'))
+      components.events?.emit('membership.changed', { change: 'network.joined', network: network.name, name: network.certificate.name, groups: network.certificate.groups })
       await keeper.add(addresses)
       // connections made before the join had no hello to say this node is a member
       void members.rehello()

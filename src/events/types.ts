@@ -20,9 +20,13 @@ export interface MeshEventFields {
   /** a connection to a local forward failed: refused by the peer, unreachable, or cut */
   'tunnel.failed': { listen: string, peer: string, service: string, kind: string, reason: string }
   'trust.changed': { peer: string, change: 'added' | 'updated' | 'removed', name?: string, groups?: string[] }
+  /** a network joined or created here, a member verified or refused (once per peer and outcome), a member cut off, a newer revocation list, a renewed certificate */
+  'membership.changed': { change: MembershipChange, network: string, peer?: string, name?: string, groups?: string[], version?: number, reason?: string }
   /** a subscriber that fell behind lost `count` events just before this one */
   'events.dropped': { count: number }
 }
+
+export type MembershipChange = 'network.created' | 'network.joined' | 'member.verified' | 'member.refused' | 'member.removed' | 'revocations.updated' | 'certificate.renewed'
 
 export type MeshEventType = keyof MeshEventFields
 

@@ -8,6 +8,7 @@ import type { Certificate, MembershipMessage, RevocationList } from '../../proto
 import type { Logger } from '../log/logger.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { PeerTrust } from './peer-trust.ts'
+import type { EventBus } from '../events/index.ts'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 
 /** How often expiries are enforced and the DHT is asked for newer revocation lists. */
@@ -18,11 +19,17 @@ const DHT_REFRESH_MIN_GAP_MS = 30_000
 /** Streams of the membership protocol one connection may have open at once, each way: a hello and a push or two. */
 const MAX_STREAMS = 8
 
+/** How a membership hello ended, for the metrics. */
+export type HandshakeOutcome = 'verified' | 'none' | 'refused' | 'rate_limited' | 'failed'
+
 export interface MembershipServiceComponents {
   node: MeshNode
   membership: Membership
   peers: PeerTrust
   log: Logger
+  events?: EventBus
+  /** told how each hello ended (the metrics) */
+  handshakeOutcome?(outcome: HandshakeOutcome): void
 }
 
 /**
@@ -113,8 +120,10 @@ export class MembershipService {
 
   /** After `revoke` or a newer list from a peer: tell the members, keep it in the DHT, cut off who it revokes. */
   async spread (lists: RevocationList[], from?: PeerId): Promise<void> {
-    const { node, log } = this.components
+    const { node, log, membership, events } = this.components
     for (const list of lists) {
+      const network = membership.networks().find(candidate => candidate.revocations === list)
+      if (network != null) events?.emit('membership.changed', { change: 'revocations.updated', network: network.name, version: Number(list.version) })
       for (const connection of node.getConnections()) {
         const peer = connection.remotePeer
         if (from?.equals(peer) === true || !this.components.membership.isMember(peer)) continue
@@ -188,6 +197,7 @@ export class MembershipService {
     } catch (err: any) {
       // peers outside membership (stock libp2p, DHT-only nodes) do not speak the protocol
       if (err?.name === 'UnsupportedProtocolError') return
+      this.components.handshakeOutcome?.('failed')
       this.logOnce(peer, `hello failed: ${describeError(err)}`, err instanceof MembershipError ? 'warn' : 'debug')
     }
   }
@@ -195,6 +205,7 @@ export class MembershipService {
   private async respond (stream: Stream, connection: Connection): Promise<void> {
     const peer = connection.remotePeer
     if (!this.withinRate(peer)) {
+      this.components.handshakeOutcome?.('rate_limited')
       this.logOnce(peer, 'too many membership handshakes: streams reset', 'warn')
       stream.abort(new Error('too many membership handshakes'))
       return
@@ -219,13 +230,24 @@ export class MembershipService {
     const network = await this.components.membership.acceptCertificate(message.certificate)
     if (network == null) return
     this.components.log.info({ network: network.name, from: peer.toString(), groups: network.certificate.groups }, 'renewed certificate received')
+    this.components.events?.emit('membership.changed', { change: 'certificate.renewed', network: network.name, groups: network.certificate.groups })
     await this.rehello()
   }
 
   private async accept (peer: PeerId, hello: MembershipMessage & { type: 'hello' }): Promise<void> {
     const outcome = await this.components.membership.acceptHello(peer, hello)
-    for (const certificate of outcome.accepted) this.logOnce(peer, `member ${certificate.name} of ${certificate.networkName} (groups ${certificate.groups.join(',') || 'none'})`, 'info')
-    for (const { network, reason } of outcome.refused) this.logOnce(peer, `certificate for ${network} refused: ${reason}`, 'warn')
+    const { events, handshakeOutcome } = this.components
+    handshakeOutcome?.(outcome.accepted.length > 0 ? 'verified' : outcome.refused.length > 0 ? 'refused' : 'none')
+    for (const { name, networkName: network, groups } of outcome.accepted) {
+      if (this.logOnce(peer, `member ${name} of ${network} (groups ${groups.join(',') || 'none'})`, 'info')) {
+        events?.emit('membership.changed', { change: 'member.verified', network, peer: peer.toString(), name, groups })
+      }
+    }
+    for (const { network, reason } of outcome.refused) {
+      if (this.logOnce(peer, `certificate for ${network} refused: ${reason}`, 'warn')) {
+        events?.emit('membership.changed', { change: 'member.refused', network, peer: peer.toString(), reason })
+      }
+    }
     if (outcome.newLists.length > 0) await this.spread(outcome.newLists, peer)
   }
 
@@ -241,6 +263,7 @@ export class MembershipService {
       if (!peers.isBanned(peer)) await this.rehello(peer)
       if (peers.isTrusted(peer)) continue
       log.warn({ peer: peer.toString() }, 'membership ended (revoked or expired): closing its connections and tunnels')
+      this.components.events?.emit('membership.changed', { change: 'member.removed', network: '*', peer: peer.toString(), reason: 'revoked or expired' })
       await node.hangUp(peer).catch(() => {})
     }
     for (const connection of node.getConnections()) {
@@ -268,11 +291,13 @@ export class MembershipService {
     return recent.length <= HANDSHAKES_PER_MINUTE_PER_PEER
   }
 
-  private logOnce (peer: PeerId, outcome: string, level: 'debug' | 'info' | 'warn'): void {
+  /** Logs an outcome the first time it happens for this peer; true when it did. */
+  private logOnce (peer: PeerId, outcome: string, level: 'debug' | 'info' | 'warn'): boolean {
     const key = `${peer} ${outcome}`
-    if (this.logged.has(key)) return
+    if (this.logged.has(key)) return false
     if (this.logged.size > 10_000) this.logged.clear()
     this.logged.add(key)
     this.components.log[level]({ peer: peer.toString() }, outcome)
+    return true
   }
 }

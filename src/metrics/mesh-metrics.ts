@@ -1,5 +1,6 @@
 import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { HandshakeOutcome } from '../membership/membership-service.ts'
 import { pathOf } from '../events/mesh-watch.ts'
 import { relaysOf } from '../node/reachability.ts'
 import { VERSION } from '../version.ts'
@@ -27,6 +28,7 @@ export class MeshMetrics implements TunnelObserver {
   private readonly firstByteSeconds: Histogram<'service'>
   private readonly events: Counter<'type'>
   private readonly webhook: Counter<'outcome'>
+  private readonly handshakes: Counter<'outcome'>
   private relayCircuits?: Counter
 
   constructor () {
@@ -39,6 +41,7 @@ export class MeshMetrics implements TunnelObserver {
     this.firstByteSeconds = new Histogram({ name: 'agentmesh_tunnel_first_byte_seconds', help: 'Seconds from accepting a connection on a forward to the first byte back from the peer', labelNames: ['service'], buckets: FIRST_BYTE_BUCKETS, registers })
     this.events = new Counter({ name: 'agentmesh_events_total', help: 'Events emitted, by type (see agentmesh events)', labelNames: ['type'], registers })
     this.webhook = new Counter({ name: 'agentmesh_webhook_events_total', help: 'Events the webhook delivered, gave up on after its retries, or dropped from its full queue', labelNames: ['outcome'], registers })
+    this.handshakes = new Counter({ name: 'agentmesh_membership_handshakes_total', help: 'Membership hellos this node took part in, by outcome: verified (a certificate of its networks), none (no certificate of its networks), refused (a certificate that did not verify), rate_limited, failed', labelNames: ['outcome'], registers })
     const metrics = this
     new Gauge({
       name: 'agentmesh_peers',
@@ -102,6 +105,10 @@ export class MeshMetrics implements TunnelObserver {
 
   webhookOutcome (outcome: 'delivered' | 'failed' | 'dropped'): void {
     this.webhook.inc({ outcome })
+  }
+
+  handshake (outcome: HandshakeOutcome): void {
+    this.handshakes.inc({ outcome })
   }
 
   opened (labels: TunnelLabels): void {
