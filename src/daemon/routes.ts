@@ -125,6 +125,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
     'POST /networks': async ({ body }) => userError(async () => {
       const network = await membership.create(text(body.name, 'name'), optionalText(body.memberName, 'memberName') ?? context.name ?? 'admin')
       components.events?.emit('membership.changed', { change: 'network.created', network: network.name })
+      publisher.publishSoon()
       return networkView(network)
     }),
     'POST /invites': async ({ body }) => userError(async () => {
@@ -156,6 +157,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       const { network, addresses } = await membership.join(text(body.token, 'token'))
       components.events?.emit('membership.changed', { change: 'network.joined', network: network.name, name: network.certificate.name, groups: network.certificate.groups })
       await keeper.add(addresses)
+      publisher.publishSoon()
       // connections made before the join had no hello to say this node is a member
       void members.rehello()
       void members.refreshFromDht()

@@ -43,17 +43,20 @@ export class RecordPublisher {
 
   start (): void {
     this.timer = setInterval(() => { void this.publish() }, RECORD_REFRESH_SECONDS * 1000)
+    // new addresses (a reservation on a relay, a public address confirmed) go in the record
+    this.components.node.addEventListener('self:peer:update', this.publishSoon)
     this.publishSoon()
   }
 
   stop (): void {
+    this.components.node.removeEventListener('self:peer:update', this.publishSoon)
     clearInterval(this.timer)
     clearTimeout(this.soon)
     this.controller.abort()
   }
 
   /** After a change: one publication for a burst of them. */
-  publishSoon (): void {
+  readonly publishSoon = (): void => {
     clearTimeout(this.soon)
     this.soon = setTimeout(() => { void this.publish() }, CHANGE_DEBOUNCE_MS)
   }
