@@ -264,7 +264,9 @@ export class MembershipService {
       if (peers.isTrusted(peer)) continue
       log.warn({ peer: peer.toString() }, 'membership ended (revoked or expired): closing its connections and tunnels')
       this.components.events?.emit('membership.changed', { change: 'member.removed', network: '*', peer: peer.toString(), reason: 'revoked or expired' })
-      await node.hangUp(peer).catch(() => {})
+      // aborted, not closed: a graceful close would end its tunnels with a FIN, which a
+      // client takes for a complete reply; an abort resets them, as a lost path does
+      for (const connection of node.getConnections(peer)) connection.abort(new Error('the peer\'s membership ended'))
     }
     for (const connection of node.getConnections()) {
       if (peers.isBanned(connection.remotePeer)) connection.abort(new Error('the peer is revoked'))
