@@ -15,6 +15,14 @@ export function tunnelStreamLimit (maxTunnelsPerPeer: number): number {
   return maxTunnelsPerPeer + OVERLOAD_HEADROOM_STREAMS
 }
 
+/**
+ * A half-closed tunnel (one end has sent its FIN) that carries no byte for this long is
+ * reset both ways: the default of config `tunnels.halfClosedIdleSeconds`. Linux's
+ * conntrack forgets FIN-WAIT and CLOSE-WAIT after 2 and 1 minutes; a few minutes leave
+ * room for a slow reply after a request's FIN, and bound what a vanished end can hold.
+ */
+export const HALF_CLOSED_IDLE_MS = 300_000
+
 /** How long the responder may take to connect to the local service before answering SERVICE_UNREACHABLE. */
 export const SERVICE_DIAL_TIMEOUT_MS = 10_000
 

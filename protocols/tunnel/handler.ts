@@ -1,9 +1,9 @@
 import { encodeResponse, EnvelopeError, HEADER_TIMEOUT_MS, requestDecoder, Status, statusName, UnsupportedCriticalOptionError } from '../envelope/index.ts'
-import { MAX_READ_BUFFER_BYTES, SERVICE_DIAL_TIMEOUT_MS } from './constants.ts'
+import { HALF_CLOSED_IDLE_MS, MAX_READ_BUFFER_BYTES, SERVICE_DIAL_TIMEOUT_MS } from './constants.ts'
 import { connectTcp } from './connect-tcp.ts'
 import { UntrustedPeerError } from './errors.ts'
 import { readEnvelope } from './read-envelope.ts'
-import { bothClosed, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
+import { bothClosed, limitHalfClosedIdle, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
 import type { TunnelCounters, TunnelLog } from './counters.ts'
 import type { PayloadProtocolType, ResponseInit } from '../envelope/index.ts'
 import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
@@ -20,6 +20,8 @@ export interface ExposedService {
 export interface TunnelHandlerInit {
   /** the virtual network this node serves; a request for another is refused WRONG_NETWORK */
   vni: number
+  /** a half-closed tunnel idle this long is reset both ways (default HALF_CLOSED_IDLE_MS) */
+  halfClosedIdleMs?: number
 }
 
 export interface TunnelHandlerComponents {
@@ -90,8 +92,9 @@ async function respond (stream: Stream, connection: Connection, init: TunnelHand
     stream.send(encodeResponse({ status: Status.OK, vni: request.vni, protocolType: request.protocolType as PayloadProtocolType }))
     service.counters.opened()
     log.debug(context, 'tunnel open')
-    pumpSocketToStream(socket, stream, bytes => { service.counters.bytesOut(bytes) })
-    pumpStreamToSocket(stream, connection, socket, rest, bytes => { service.counters.bytesIn(bytes) })
+    const touch = limitHalfClosedIdle(socket, stream, init.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS, () => { log.info(context, 'half-closed tunnel idle: reset') })
+    pumpSocketToStream(socket, stream, bytes => { touch(); service.counters.bytesOut(bytes) })
+    pumpStreamToSocket(stream, connection, socket, rest, bytes => { touch(); service.counters.bytesIn(bytes) })
     await bothClosed(socket, stream)
     service.counters.closed()
   } finally {

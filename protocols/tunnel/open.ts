@@ -1,12 +1,17 @@
 import { encodeRequest, responseDecoder, Status } from '../envelope/index.ts'
-import { MAX_READ_BUFFER_BYTES, RESPONSE_TIMEOUT_MS } from './constants.ts'
+import { HALF_CLOSED_IDLE_MS, MAX_READ_BUFFER_BYTES, RESPONSE_TIMEOUT_MS } from './constants.ts'
 import { TunnelInterruptedError, TunnelRefusedError } from './errors.ts'
 import { readEnvelope } from './read-envelope.ts'
-import { bothClosed, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
+import { bothClosed, limitHalfClosedIdle, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
 import type { TunnelCounters } from './counters.ts'
 import type { RequestInit } from '../envelope/index.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Socket } from 'node:net'
+
+export interface OpenTunnelOptions {
+  /** a half-closed tunnel idle this long is reset both ways (default HALF_CLOSED_IDLE_MS) */
+  halfClosedIdleMs?: number
+}
 
 /**
  * The opener of `/agentmesh/tunnel/1.0.0` for one local TCP connection on a stream just
@@ -17,10 +22,11 @@ import type { Socket } from 'node:net'
  * stream is cut while the local socket is still up (a reset by the other node, the
  * connection or the relay under it gone).
  */
-export async function openTunnel (stream: Stream, connection: Connection, socket: Socket, request: RequestInit, counters: TunnelCounters): Promise<void> {
+export async function openTunnel (stream: Stream, connection: Connection, socket: Socket, request: RequestInit, counters: TunnelCounters, options: OpenTunnelOptions = {}): Promise<void> {
   stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES
   stream.send(encodeRequest(request))
-  pumpSocketToStream(socket, stream, bytes => { counters.bytesOut(bytes) })
+  const touch = limitHalfClosedIdle(socket, stream, options.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS)
+  pumpSocketToStream(socket, stream, bytes => { touch(); counters.bytesOut(bytes) })
   let response, rest
   try {
     ({ envelope: response, rest } = await readEnvelope(stream, responseDecoder(), RESPONSE_TIMEOUT_MS))
@@ -36,7 +42,7 @@ export async function openTunnel (stream: Stream, connection: Connection, socket
   }
   counters.opened()
   let cut: string | undefined
-  pumpStreamToSocket(stream, connection, socket, rest, bytes => { counters.bytesIn(bytes) }, reason => { cut = reason })
+  pumpStreamToSocket(stream, connection, socket, rest, bytes => { touch(); counters.bytesIn(bytes) }, reason => { cut = reason })
   await bothClosed(socket, stream)
   counters.closed()
   if (cut != null) throw new TunnelInterruptedError(cut)

@@ -1,5 +1,6 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { STREAM_CHUNK_BYTES } from './constants.ts'
+import { HalfClosedIdleError, LocalSocketClosedError } from './errors.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Socket } from 'node:net'
 
@@ -9,8 +10,14 @@ import type { Socket } from 'node:net'
  *   `close()`, stream `end` -> `socket.end()`); the other keeps flowing;
  * - a reset on either side resets the other (socket error -> `stream.abort()`, stream
  *   reset -> `socket.resetAndDestroy()`); so does the loss of the connection under the
- *   stream (libp2p ends a stream whose connection closed as if the other node had sent
- *   a FIN, which a TCP client would take for a complete reply);
+ *   stream, in every state of the socket, half-closed included (libp2p ends a stream
+ *   whose connection closed as if the other node had sent a FIN, which a TCP client
+ *   would take for a complete reply, and a stream paused with unread bytes never ends);
+ * - bytes for a socket that is already closed reset the stream, as TCP answers them
+ *   with a RST;
+ * - a half-closed tunnel that carries nothing for `halfClosedIdleMs` is reset both
+ *   ways (`limitHalfClosedIdle`), so nothing holds a tunnel's slot once both ends are
+ *   gone;
  * - backpressure both ways: the socket is paused while the stream's send buffer is
  *   full, and the stream (so its yamux window) while the socket's write buffer is full.
  * The two directions start separately: the opener sends right behind its envelope but
@@ -80,7 +87,11 @@ export function pumpSocketToStream (socket: Socket, stream: Stream, count: (byte
  */
 export function pumpStreamToSocket (stream: Stream, connection: Connection, socket: Socket, head: Uint8ArrayList | undefined, count: (bytes: number) => void, onCut?: (reason: string) => void): void {
   const write = (data: Uint8Array | Uint8ArrayList): void => {
-    if (socket.destroyed) return
+    if (socket.destroyed) {
+      // TCP answers bytes for a closed socket with a RST: so does the tunnel
+      stream.abort(new LocalSocketClosedError('the local connection is closed'))
+      return
+    }
     let ok = true
     // a list goes out as one writev, not a syscall (and a segment) per chunk
     socket.cork()
@@ -113,9 +124,54 @@ export function pumpStreamToSocket (stream: Stream, connection: Connection, sock
   if (stream.readableEnded) endSocket()
   else stream.addEventListener('end', endSocket, { once: true })
   stream.addEventListener('close', event => {
-    if (event.error != null && !socket.destroyed) cut(event.error.message)
+    if (socket.destroyed) return
+    if (event.error != null) cut(event.error.message)
+    // a half-closed socket, or one behind a stream paused with unread bytes, hears no
+    // 'end' when the connection goes: reset it all the same
+    else if (connection.status !== 'open') cut('the connection to the peer closed')
   }, { once: true })
   if (stream.readStatus === 'paused') stream.resume()
+}
+
+/**
+ * Resets both ends of a tunnel that is half-closed (either end has sent its FIN, or is
+ * closed) and carries no byte for `idleMs`, as conntrack forgets a connection in
+ * FIN-WAIT or CLOSE-WAIT. Returns the function the pumps call on every chunk (it
+ * restarts the clock; a no-op until the tunnel is half-closed). `onIdle` hears when.
+ */
+export function limitHalfClosedIdle (socket: Socket, stream: Stream, idleMs: number, onIdle?: () => void): () => void {
+  let timer: NodeJS.Timeout | undefined
+  let over = false
+  const expire = (): void => {
+    over = true
+    onIdle?.()
+    const err = new HalfClosedIdleError(`half-closed and idle for ${idleMs / 1000} s`)
+    stream.abort(err)
+    if (!socket.destroyed) socket.resetAndDestroy()
+  }
+  const arm = (): void => {
+    if (timer != null || over) return
+    timer = setTimeout(expire, idleMs)
+    timer.unref()
+  }
+  const settle = (): void => {
+    if (socket.closed && streamClosed(stream)) {
+      over = true
+      clearTimeout(timer)
+    } else {
+      arm()
+    }
+  }
+  socket.once('end', arm)
+  socket.once('finish', arm)
+  socket.once('close', settle)
+  stream.addEventListener('remoteCloseWrite', arm, { once: true })
+  stream.addEventListener('close', settle, { once: true })
+  return () => { timer?.refresh() }
+}
+
+function streamClosed (stream: Stream): boolean {
+  return stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset'
 }
 
 /** Resolves once the socket and the stream are both closed, whichever way (one promise for as long as the tunnel lasts). */
@@ -125,7 +181,7 @@ export function bothClosed (socket: Socket, stream: Stream): Promise<void> {
     const closed = (): void => { if (--open === 0) resolve() }
     if (socket.closed) closed()
     else socket.once('close', closed)
-    if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset') closed()
+    if (streamClosed(stream)) closed()
     else stream.addEventListener('close', closed, { once: true })
   })
 }

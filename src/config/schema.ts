@@ -48,7 +48,8 @@ export const configSchema = z.strictObject({
   }),
   tunnels: z.strictObject({
     maxPerPeer: z.number().int().min(1),
-    maxTotal: z.number().int().min(1)
+    maxTotal: z.number().int().min(1),
+    halfClosedIdleSeconds: seconds
   }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

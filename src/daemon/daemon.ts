@@ -56,7 +56,7 @@ export class Daemon {
     this.dataDir = dataDir
     const admission = new TunnelAdmission(config.tunnels)
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
-    node.handle(TUNNEL_PROTOCOL, tunnelHandler({ vni: DEFAULT_VNI }, {
+    node.handle(TUNNEL_PROTOCOL, tunnelHandler({ vni: DEFAULT_VNI, halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000 }, {
       isTrusted: peer => trust.isTrusted(peer),
       lookupService: name => exposes.lookup(name),
       admit: peer => admission.admit(peer),
@@ -66,7 +66,8 @@ export class Daemon {
       file: dataDir.forwards,
       vni: DEFAULT_VNI,
       dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
-      maxOutboundStreams: streamLimit
+      maxOutboundStreams: streamLimit,
+      halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000
     }, { node, trust, log })
     this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
     this.keeper = new BootstrapKeeper({

@@ -45,6 +45,8 @@ export interface ForwardManagerInit {
   vni: number
   dialTimeoutMs: number
   maxOutboundStreams: number
+  /** a half-closed tunnel idle this long is reset both ways */
+  halfClosedIdleMs: number
 }
 
 export interface ForwardManagerComponents {
@@ -176,7 +178,7 @@ export class ForwardManager {
     this.backoff.succeeded(peer)
     const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 0 }
     try {
-      await openTunnel(tunnel.stream, tunnel.connection, socket, { service: record.service, vni: this.init.vni, protocolType: ProtocolType.TCP, trace }, stats)
+      await openTunnel(tunnel.stream, tunnel.connection, socket, { service: record.service, vni: this.init.vni, protocolType: ProtocolType.TCP, trace }, stats, { halfClosedIdleMs: this.init.halfClosedIdleMs })
     } catch (err: any) {
       if (err instanceof TunnelRefusedError) return fail(statusName(err.status), err.message)
       if (err instanceof TunnelInterruptedError) return fail('reset', `the tunnel was cut: ${err.message}`)
