@@ -49,8 +49,9 @@ export const configSchema = z.strictObject({
   tunnels: z.strictObject({
     maxPerPeer: z.number().int().min(1),
     maxTotal: z.number().int().min(1),
+    reservedForOthers: z.number().int().min(0),
     halfClosedIdleSeconds: seconds
-  }),
+  }).refine(tunnels => tunnels.reservedForOthers < tunnels.maxTotal, { message: 'tunnels.reservedForOthers must be less than tunnels.maxTotal', path: ['reservedForOthers'] }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     format: z.enum(['auto', 'pretty', 'json'])
