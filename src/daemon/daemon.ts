@@ -7,6 +7,8 @@ import { ForwardManager } from '../forward/forward-manager.ts'
 import { RelayStun } from '../nat/relay-stun.ts'
 import { createMeshNode } from '../node/create-node.ts'
 import { DEFAULT_VNI } from '../node/constants.ts'
+import { checkDataDirPermissions } from '../state/data-dir-permissions.ts'
+import { removeStaleTempFiles } from '../state/json-file.ts'
 import { TrustStore } from '../trust/trust-store.ts'
 import { TunnelAdmission } from '../tunnel/admission.ts'
 import { TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
@@ -83,9 +85,12 @@ export class Daemon {
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {
     const { dataDir } = init
     await mkdir(dataDir.root, { recursive: true, mode: 0o700 })
+    await checkDataDirPermissions(dataDir.root)
     await acquirePidLock(dataDir.pidFile, dataDir.root)
     const started: Array<() => Promise<void> | void> = [async () => releasePidLock(dataDir.pidFile)]
     try {
+      const stale = await removeStaleTempFiles(dataDir.root)
+      if (stale.length > 0) components.log.warn({ files: stale }, 'removed stale temporary files from the data directory')
       const key = await loadOrCreateIdentity(dataDir.identityKey)
       const state = { trust: await TrustStore.load(dataDir.trust), exposes: await ExposeRegistry.load(dataDir.services) }
       const node = await createMeshNode(init.config, key, { isTrusted: peer => state.trust.isTrusted(peer), log: components.log })
