@@ -55,7 +55,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       return { name }
     },
     'GET /forwards': async () => forwards.list(),
-    'POST /forwards': async ({ body }) => userError(async () => forwards.add(text(body.listen, 'listen'), text(body.target, 'target'))),
+    'POST /forwards': async ({ body }) => userError(async () => forwards.add(text(body.listen, 'listen'), text(body.target, 'target'), { gateway: optionalBoolean(body.gateway, 'gateway') })),
     'DELETE /forwards': async ({ body }) => {
       const listen = text(body.listen, 'listen')
       if (!await userError(async () => forwards.remove(listen))) throw notFound(`nothing is forwarded from ${listen}`)
@@ -81,6 +81,11 @@ function text (value: unknown, key: string): string {
 
 function optionalText (value: unknown, key: string): string | undefined {
   return value == null ? undefined : text(value, key)
+}
+
+function optionalBoolean (value: unknown, key: string): boolean | undefined {
+  if (value != null && typeof value !== 'boolean') throw badRequest(`${key} must be true or false`)
+  return value as boolean | undefined
 }
 
 function textList (value: unknown, key: string): string[] {

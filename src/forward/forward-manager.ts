@@ -5,7 +5,7 @@ import { ProtocolType, SERVICE_NAME_PATTERN, statusName } from '../../protocols/
 import { openTunnel, TUNNEL_PROTOCOL, TunnelInterruptedError, TunnelRefusedError } from '../../protocols/tunnel/index.ts'
 import { describeError, dialPeer, newPeerStream } from '../node/dial-peer.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
-import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort, isLoopbackHost, parseHostPort } from '../tunnel/host-port.ts'
 import { TunnelStats } from '../tunnel/tunnel-stats.ts'
 import { PeerBackoff } from './peer-backoff.ts'
 import type { Logger } from '../log/logger.ts'
@@ -21,9 +21,12 @@ interface ForwardRecord {
   listen: string
   peer: string
   service: string
+  /** listening on an address other hosts can reach, as the user asked with `--gateway` (ssh -g) */
+  gateway?: boolean
 }
 
 export interface ForwardView extends ForwardRecord, TunnelStatsView {
+  gateway: boolean
   /** false when the address could not be bound at restore (see the log) */
   listening: boolean
 }
@@ -89,8 +92,12 @@ export class ForwardManager {
     await Promise.all([...this.forwards.values()].map(async forward => close(forward.server)))
   }
 
-  /** `listen` is `[host:]port` (host 127.0.0.1 by default); `target` is `<peer id or trusted name>/<service>`. */
-  async add (listen: string, target: string): Promise<ForwardView> {
+  /**
+   * `listen` is `[host:]port` (host 127.0.0.1 by default); `target` is `<peer id or
+   * trusted name>/<service>`. As OpenSSH's `ssh -L`, a forward listens on loopback only
+   * unless `gateway` (`--gateway`, `-g`) allows other hosts to use the tunnel.
+   */
+  async add (listen: string, target: string, options: { gateway?: boolean } = {}): Promise<ForwardView> {
     const slash = target.lastIndexOf('/')
     const [peerText, service] = [target.slice(0, slash), target.slice(slash + 1)]
     if (slash < 1 || !SERVICE_NAME_PATTERN.test(service)) throw new ForwardError(`"${target}" is not <peer>/<service>`)
@@ -100,9 +107,11 @@ export class ForwardManager {
     } catch {
       throw new ForwardError(`"${peerText}" is neither a peer id nor the name of a trusted peer`)
     }
-    const address = formatHostPort(listenAddress(listen, true))
+    const host = listenAddress(listen, true)
+    const address = formatHostPort(host)
+    if (!isLoopbackHost(host.host) && options.gateway !== true) throw new ForwardError(gatewayRefusal(address))
     if (this.forwards.has(address)) throw new ForwardError(`${address} is already forwarded: unforward it first`)
-    const forward = this.create({ listen: address, peer: peerId, service })
+    const forward = this.create({ listen: address, peer: peerId, service, ...(options.gateway === true && !isLoopbackHost(host.host) && { gateway: true }) })
     await this.listen(forward)
     this.forwards.set(forward.record.listen, forward)
     await this.save()
@@ -137,6 +146,8 @@ export class ForwardManager {
 
   private async listen (forward: Forward): Promise<void> {
     const { host, port } = parseHostPort(forward.record.listen, { allowZero: true })
+    // a record saved before --gateway existed, or edited by hand: not opened to the network silently
+    if (!isLoopbackHost(host) && forward.record.gateway !== true) throw new ForwardError(gatewayRefusal(forward.record.listen))
     await new Promise<void>((resolve, reject) => {
       forward.server.once('error', reject)
       forward.server.listen(port, host, () => {
@@ -203,7 +214,11 @@ function listenAddress (listen: string, allowZero: boolean): HostPort {
 }
 
 function view (forward: Forward): ForwardView {
-  return { ...forward.record, listening: forward.listening, ...forward.stats.snapshot() }
+  return { ...forward.record, gateway: forward.record.gateway === true, listening: forward.listening, ...forward.stats.snapshot() }
+}
+
+function gatewayRefusal (address: string): string {
+  return `${address} is not a loopback address: anyone who can reach this host could use the tunnel; pass --gateway (-g) to allow that, as with ssh -g`
 }
 
 async function close (server: Server): Promise<void> {
