@@ -54,7 +54,9 @@ export const configSchema = z.strictObject({
   }).refine(tunnels => tunnels.reservedForOthers < tunnels.maxTotal, { message: 'tunnels.reservedForOthers must be less than tunnels.maxTotal', path: ['reservedForOthers'] }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
-    format: z.enum(['auto', 'pretty', 'json'])
+    format: z.enum(['auto', 'pretty', 'json']),
+    repeatBurst: z.number().int().min(1),
+    repeatWindowSeconds: seconds
   })
 })
 

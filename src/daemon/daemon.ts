@@ -3,6 +3,7 @@ import { loadOrCreateIdentity } from '../identity/key-file.ts'
 import { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
 import { DhtWalk } from '../discovery/dht-walk.ts'
 import { ExposeRegistry } from '../expose/expose-registry.ts'
+import { RepeatLimitedLog } from '../log/repeat-limit.ts'
 import { ForwardManager } from '../forward/forward-manager.ts'
 import { RelayStun } from '../nat/relay-stun.ts'
 import { createMeshNode } from '../node/create-node.ts'
@@ -62,7 +63,7 @@ export class Daemon {
       isTrusted: peer => trust.isTrusted(peer),
       lookupService: name => exposes.lookup(name),
       admit: peer => admission.admit(peer),
-      log
+      log: new RepeatLimitedLog(log, { burst: config.log.repeatBurst, windowMs: config.log.repeatWindowSeconds * 1000 })
     }), { maxInboundStreams: streamLimit, maxOutboundStreams: streamLimit })
     this.forwards = new ForwardManager({
       file: dataDir.forwards,

@@ -1,0 +1,72 @@
+/**
+ * A peer cannot flood the log (issue 18, item 9): an untrusted peer's thousands of
+ * tunnel streams, each reset, give a handful of warnings and then one line counting
+ * the rest; another peer's warnings are still logged. Real daemon, real libp2p peers.
+ */
+import assert from 'node:assert/strict'
+import { after, before, describe, it } from 'node:test'
+import { multiaddr } from '@multiformats/multiaddr'
+import { TUNNEL_PROTOCOL } from '../../protocols/tunnel/index.ts'
+import { TestDaemon, waitFor } from '../helpers/daemon.ts'
+import { startInProcessNode } from '../helpers/mesh-node.ts'
+import { within } from '../helpers/services/within.ts'
+import type { InProcessNode } from '../helpers/mesh-node.ts'
+
+const STREAMS = 2000
+const BATCH = 100
+const BURST = 5
+const WINDOW_SECONDS = 2
+
+interface Line { msg: string, peer?: string, suppressed?: number, kind?: string }
+
+describe('log lines are limited per peer and kind', () => {
+  let a: TestDaemon
+  let address: string
+  const peers: InProcessNode[] = []
+
+  before(async () => {
+    a = await TestDaemon.start({ env: { AGENTMESH_LOG_REPEAT_BURST: String(BURST), AGENTMESH_LOG_REPEAT_WINDOW_SECONDS: String(WINDOW_SECONDS) } })
+    address = (await a.id()).addresses[0] as string
+    peers.push(await startInProcessNode(() => false), await startInProcessNode(() => false))
+  })
+
+  after(async () => {
+    await Promise.all(peers.map(async peer => peer.stop()))
+    await a?.destroy()
+  })
+
+  function lines (peer: string): Line[] {
+    return a.stderr.split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as Line).filter(line => line.peer === peer)
+  }
+
+  /** Opens `count` tunnel streams from `peer`, in batches; A resets each. */
+  async function open (peer: InProcessNode, count: number): Promise<void> {
+    for (let done = 0; done < count; done += BATCH) {
+      await Promise.all(Array.from({ length: Math.min(BATCH, count - done) }, async () => {
+        // A resets the stream at once: during the negotiation (a rejection) or after it
+        const stream = await peer.node.dialProtocol(multiaddr(address), TUNNEL_PROTOCOL, { signal: AbortSignal.timeout(10_000) }).catch(() => undefined)
+        if (stream == null || stream.status !== 'open') return
+        await within('the stream to be reset', 10_000, new Promise(resolve => { stream.addEventListener('close', resolve, { once: true }) }))
+      }))
+    }
+  }
+
+  it(`${STREAMS} streams from an untrusted peer give ${BURST} warnings and a count of the rest`, async () => {
+    const flooder = peers[0]!.node.peerId.toString()
+    await open(peers[0]!, STREAMS)
+    const summary = await waitFor('the line counting the suppressed warnings', async () =>
+      lines(flooder).find(line => line.suppressed != null), WINDOW_SECONDS * 1000 + 10_000)
+    const warnings = lines(flooder).filter(line => line.msg.startsWith('tunnel from an untrusted peer'))
+    assert.equal(warnings.length, BURST, `${warnings.length} warnings logged`)
+    assert.equal(summary.suppressed, STREAMS - BURST, 'the count says how many were left out')
+    assert.match(summary.msg, /suppressed/)
+    assert.ok(a.stderr.length < 64 * 1024, `the log stays small (${a.stderr.length} bytes)`)
+  })
+
+  it('another peer\'s first warnings are still logged', async () => {
+    const other = peers[1]!.node.peerId.toString()
+    await open(peers[1]!, 2)
+    await waitFor('the other peer\'s warnings', async () => lines(other).filter(line => line.msg.startsWith('tunnel from an untrusted peer')).length === 2, 10_000)
+    assert.equal(a.process.exitCode, null, 'the daemon is still running')
+  })
+})
