@@ -23,6 +23,15 @@ export function tunnelStreamLimit (maxTunnelsPerPeer: number): number {
  */
 export const HALF_CLOSED_IDLE_MS = 300_000
 
+/**
+ * A tunnel held by backpressure (one side does not read) that moves no byte for this
+ * long is reset both ways: the default of config `tunnels.stalledSeconds`. A local
+ * socket paused by backpressure does not see its client's FIN or RST until it reads
+ * again, which a side that never reads would prevent for good; TCP_USER_TIMEOUT bounds
+ * unacknowledged data the same way.
+ */
+export const STALLED_MS = 300_000
+
 /** How long the responder may take to connect to the local service before answering SERVICE_UNREACHABLE. */
 export const SERVICE_DIAL_TIMEOUT_MS = 10_000
 
@@ -44,6 +53,12 @@ export const RESPONSE_TIMEOUT_MS = 20_000
  */
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 export const MAX_READ_BUFFER_BYTES = 8 * STREAM_WINDOW_BYTES
+
+/**
+ * The smallest window a tunnel is given under memory pressure: yamux's initial stream
+ * window (256 KiB), the credit every sender starts with, which a receiver cannot take back.
+ */
+export const MIN_STREAM_WINDOW_BYTES = 256 * 1024
 
 /**
  * The most the tunnel hands its stream at once: one yamux frame of this (12-byte header)

@@ -30,3 +30,8 @@ export class HalfClosedIdleError extends Error {
 export class LocalSocketClosedError extends Error {
   override name = 'LocalSocketClosedError'
 }
+
+/** A tunnel held by backpressure carried no byte for the stalled timeout: both ends are reset. */
+export class StalledTunnelError extends Error {
+  override name = 'StalledTunnelError'
+}

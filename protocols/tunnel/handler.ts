@@ -1,9 +1,9 @@
 import { encodeResponse, EnvelopeError, HEADER_TIMEOUT_MS, requestDecoder, Status, statusName, UnsupportedCriticalOptionError } from '../envelope/index.ts'
-import { HALF_CLOSED_IDLE_MS, MAX_READ_BUFFER_BYTES, SERVICE_DIAL_TIMEOUT_MS } from './constants.ts'
+import { HALF_CLOSED_IDLE_MS, MAX_READ_BUFFER_BYTES, SERVICE_DIAL_TIMEOUT_MS, STALLED_MS } from './constants.ts'
 import { connectTcp } from './connect-tcp.ts'
 import { UntrustedPeerError } from './errors.ts'
 import { readEnvelope } from './read-envelope.ts'
-import { bothClosed, limitHalfClosedIdle, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
+import { bothClosed, pumpSocketToStream, pumpStreamToSocket, TunnelWatch } from './splice.ts'
 import type { TunnelCounters, TunnelLog } from './counters.ts'
 import type { PayloadProtocolType, ResponseInit } from '../envelope/index.ts'
 import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
@@ -22,13 +22,15 @@ export interface TunnelHandlerInit {
   vni: number
   /** a half-closed tunnel idle this long is reset both ways (default HALF_CLOSED_IDLE_MS) */
   halfClosedIdleMs?: number
+  /** a tunnel stalled by backpressure with no byte moving this long is reset both ways (default STALLED_MS) */
+  stalledMs?: number
 }
 
 export interface TunnelHandlerComponents {
   isTrusted(peer: PeerId): boolean
   lookupService(name: string): ExposedService | undefined
-  /** takes a tunnel slot for `peer`, or returns undefined when the limits are reached */
-  admit(peer: PeerId): { release(): void } | undefined
+  /** takes a tunnel slot for `peer` (and counts `stream` against the memory budget), or returns undefined when the limits are reached */
+  admit(peer: PeerId, stream: Stream): { release(): void } | undefined
   log: TunnelLog
 }
 
@@ -80,7 +82,7 @@ async function respond (stream: Stream, connection: Connection, init: TunnelHand
   }
   if (request.vni !== init.vni) return fail(Status.WRONG_NETWORK, `this node serves network ${init.vni}, not ${request.vni}`)
   if (service == null) return fail(Status.UNKNOWN_SERVICE, `no service "${request.service}" is exposed here`)
-  const admission = components.admit(peer)
+  const admission = components.admit(peer, stream)
   if (admission == null) return fail(Status.OVERLOADED, 'too many tunnels: try again later')
   try {
     let socket: Socket
@@ -89,12 +91,18 @@ async function respond (stream: Stream, connection: Connection, init: TunnelHand
     } catch (err: any) {
       return await fail(Status.SERVICE_UNREACHABLE, `cannot connect to ${service.host}:${service.port}: ${err.code ?? err.message}`)
     }
-    stream.send(encodeResponse({ status: Status.OK, vni: request.vni, protocolType: request.protocolType as PayloadProtocolType }))
+    try {
+      stream.send(encodeResponse({ status: Status.OK, vni: request.vni, protocolType: request.protocolType as PayloadProtocolType }))
+    } catch (err) {
+      // the stream went while the service was dialled: so does the service connection
+      socket.resetAndDestroy()
+      throw err
+    }
     service.counters.opened()
     log.debug(context, 'tunnel open')
-    const touch = limitHalfClosedIdle(socket, stream, init.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS, () => { log.info(context, 'half-closed tunnel idle: reset') })
-    pumpSocketToStream(socket, stream, bytes => { touch(); service.counters.bytesOut(bytes) })
-    pumpStreamToSocket(stream, connection, socket, rest, bytes => { touch(); service.counters.bytesIn(bytes) })
+    const watch = new TunnelWatch(socket, stream, { halfClosedIdleMs: init.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS, stalledMs: init.stalledMs ?? STALLED_MS }, reason => { log.info(context, `tunnel reset: ${reason}`) })
+    pumpSocketToStream(socket, stream, bytes => { watch.touch(); service.counters.bytesOut(bytes) }, watch)
+    pumpStreamToSocket(stream, connection, socket, rest, bytes => { watch.touch(); service.counters.bytesIn(bytes) }, undefined, watch)
     await bothClosed(socket, stream)
     service.counters.closed()
   } finally {

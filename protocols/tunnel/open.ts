@@ -1,8 +1,8 @@
 import { encodeRequest, responseDecoder, Status } from '../envelope/index.ts'
-import { HALF_CLOSED_IDLE_MS, MAX_READ_BUFFER_BYTES, RESPONSE_TIMEOUT_MS } from './constants.ts'
+import { HALF_CLOSED_IDLE_MS, MAX_READ_BUFFER_BYTES, RESPONSE_TIMEOUT_MS, STALLED_MS } from './constants.ts'
 import { TunnelInterruptedError, TunnelRefusedError } from './errors.ts'
 import { readEnvelope } from './read-envelope.ts'
-import { bothClosed, limitHalfClosedIdle, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
+import { bothClosed, pumpSocketToStream, pumpStreamToSocket, TunnelWatch } from './splice.ts'
 import type { TunnelCounters } from './counters.ts'
 import type { RequestInit } from '../envelope/index.ts'
 import type { Connection, Stream } from '@libp2p/interface'
@@ -11,6 +11,8 @@ import type { Socket } from 'node:net'
 export interface OpenTunnelOptions {
   /** a half-closed tunnel idle this long is reset both ways (default HALF_CLOSED_IDLE_MS) */
   halfClosedIdleMs?: number
+  /** a tunnel stalled by backpressure with no byte moving this long is reset both ways (default STALLED_MS) */
+  stalledMs?: number
 }
 
 /**
@@ -25,8 +27,9 @@ export interface OpenTunnelOptions {
 export async function openTunnel (stream: Stream, connection: Connection, socket: Socket, request: RequestInit, counters: TunnelCounters, options: OpenTunnelOptions = {}): Promise<void> {
   stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES
   stream.send(encodeRequest(request))
-  const touch = limitHalfClosedIdle(socket, stream, options.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS)
-  pumpSocketToStream(socket, stream, bytes => { touch(); counters.bytesOut(bytes) })
+  let cut: string | undefined
+  const watch = new TunnelWatch(socket, stream, { halfClosedIdleMs: options.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS, stalledMs: options.stalledMs ?? STALLED_MS }, reason => { cut = reason })
+  pumpSocketToStream(socket, stream, bytes => { watch.touch(); counters.bytesOut(bytes) }, watch)
   let response, rest
   try {
     ({ envelope: response, rest } = await readEnvelope(stream, responseDecoder(), RESPONSE_TIMEOUT_MS))
@@ -41,8 +44,7 @@ export async function openTunnel (stream: Stream, connection: Connection, socket
     throw new TunnelRefusedError(response.status, response.reason)
   }
   counters.opened()
-  let cut: string | undefined
-  pumpStreamToSocket(stream, connection, socket, rest, bytes => { touch(); counters.bytesIn(bytes) }, reason => { cut = reason })
+  pumpStreamToSocket(stream, connection, socket, rest, bytes => { watch.touch(); counters.bytesIn(bytes) }, reason => { cut = reason }, watch)
   await bothClosed(socket, stream)
   counters.closed()
   if (cut != null) throw new TunnelInterruptedError(cut)

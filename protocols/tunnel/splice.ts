@@ -1,6 +1,6 @@
 import { Uint8ArrayList } from 'uint8arraylist'
 import { STREAM_CHUNK_BYTES } from './constants.ts'
-import { HalfClosedIdleError, LocalSocketClosedError } from './errors.ts'
+import { HalfClosedIdleError, LocalSocketClosedError, StalledTunnelError } from './errors.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Socket } from 'node:net'
 
@@ -15,9 +15,9 @@ import type { Socket } from 'node:net'
  *   would take for a complete reply, and a stream paused with unread bytes never ends);
  * - bytes for a socket that is already closed reset the stream, as TCP answers them
  *   with a RST;
- * - a half-closed tunnel that carries nothing for `halfClosedIdleMs` is reset both
- *   ways (`limitHalfClosedIdle`), so nothing holds a tunnel's slot once both ends are
- *   gone;
+ * - a half-closed tunnel that carries nothing for `halfClosedIdleMs`, or one stalled
+ *   by backpressure that carries nothing for `stalledMs`, is reset both ways
+ *   (`TunnelWatch`), so nothing holds a tunnel's slot once both ends are gone;
  * - backpressure both ways: the socket is paused while the stream's send buffer is
  *   full, and the stream (so its yamux window) while the socket's write buffer is full.
  * The two directions start separately: the opener sends right behind its envelope but
@@ -30,14 +30,18 @@ import type { Socket } from 'node:net'
  * this turn of the event loop, whichever comes first: 64 KiB reads would otherwise each
  * cost a second, tiny noise message.
  */
-export function pumpSocketToStream (socket: Socket, stream: Stream, count: (bytes: number) => void): void {
+export function pumpSocketToStream (socket: Socket, stream: Stream, count: (bytes: number) => void, watch?: TunnelWatch): void {
   let remainder: Uint8ArrayList | undefined
   let flushing: NodeJS.Immediate | undefined
   const send = (data: Uint8Array | Uint8ArrayList): void => {
     try {
       if (!stream.send(data)) {
         socket.pause()
-        stream.addEventListener('drain', () => { socket.resume() }, { once: true })
+        watch?.stalled('up', true)
+        stream.addEventListener('drain', () => {
+          watch?.stalled('up', false)
+          socket.resume()
+        }, { once: true })
       }
     } catch (err: any) {
       stream.abort(err)
@@ -85,7 +89,7 @@ export function pumpSocketToStream (socket: Socket, stream: Stream, count: (byte
  * stream -> socket, starting with `head` (stream bytes read before); `count` sees every
  * byte written; `onCut` hears why, when the stream was cut while the socket was up.
  */
-export function pumpStreamToSocket (stream: Stream, connection: Connection, socket: Socket, head: Uint8ArrayList | undefined, count: (bytes: number) => void, onCut?: (reason: string) => void): void {
+export function pumpStreamToSocket (stream: Stream, connection: Connection, socket: Socket, head: Uint8ArrayList | undefined, count: (bytes: number) => void, onCut?: (reason: string) => void, watch?: TunnelWatch): void {
   const write = (data: Uint8Array | Uint8ArrayList): void => {
     if (socket.destroyed) {
       // TCP answers bytes for a closed socket with a RST: so does the tunnel
@@ -102,7 +106,9 @@ export function pumpStreamToSocket (stream: Stream, connection: Connection, sock
     socket.uncork()
     if (!ok && stream.readStatus === 'readable') {
       stream.pause()
+      watch?.stalled('down', true)
       socket.once('drain', () => {
+        watch?.stalled('down', false)
         if (stream.readStatus === 'paused') stream.resume()
       })
     }
@@ -133,41 +139,94 @@ export function pumpStreamToSocket (stream: Stream, connection: Connection, sock
   if (stream.readStatus === 'paused') stream.resume()
 }
 
+export interface TunnelWatchOptions {
+  /** a half-closed tunnel (either end has sent its FIN, or is closed) that carries no byte this long is reset */
+  halfClosedIdleMs: number
+  /** a tunnel held by backpressure (a side that does not read) that carries no byte this long is reset */
+  stalledMs: number
+}
+
 /**
- * Resets both ends of a tunnel that is half-closed (either end has sent its FIN, or is
- * closed) and carries no byte for `idleMs`, as conntrack forgets a connection in
- * FIN-WAIT or CLOSE-WAIT. Returns the function the pumps call on every chunk (it
- * restarts the clock; a no-op until the tunnel is half-closed). `onIdle` hears when.
+ * Resets both ends of a tunnel that carries no byte for a while when it is half-closed
+ * (as conntrack forgets a connection in FIN-WAIT or CLOSE-WAIT) or stalled (a direction
+ * paused by backpressure: a local socket that is paused does not even see its client's
+ * FIN or RST, and a side that never reads would hold the tunnel and its buffers for
+ * good; TCP_USER_TIMEOUT does the same for TCP). An open tunnel that is merely idle is
+ * never timed out. The pumps call `touch()` on every chunk and `stalled()` as they pause
+ * and resume; `onExpire` hears why.
  */
-export function limitHalfClosedIdle (socket: Socket, stream: Stream, idleMs: number, onIdle?: () => void): () => void {
-  let timer: NodeJS.Timeout | undefined
-  let over = false
-  const expire = (): void => {
-    over = true
-    onIdle?.()
-    const err = new HalfClosedIdleError(`half-closed and idle for ${idleMs / 1000} s`)
-    stream.abort(err)
-    if (!socket.destroyed) socket.resetAndDestroy()
-  }
-  const arm = (): void => {
-    if (timer != null || over) return
-    timer = setTimeout(expire, idleMs)
-    timer.unref()
-  }
-  const settle = (): void => {
-    if (socket.closed && streamClosed(stream)) {
-      over = true
-      clearTimeout(timer)
-    } else {
-      arm()
+export class TunnelWatch {
+  private readonly socket: Socket
+  private readonly stream: Stream
+  private readonly options: TunnelWatchOptions
+  private readonly onExpire?: (reason: string) => void
+  private timer?: NodeJS.Timeout
+  private armedMs = 0
+  private halfClosed = false
+  private readonly stalls = { up: false, down: false }
+  private over = false
+
+  constructor (socket: Socket, stream: Stream, options: TunnelWatchOptions, onExpire?: (reason: string) => void) {
+    this.socket = socket
+    this.stream = stream
+    this.options = options
+    this.onExpire = onExpire
+    const half = (): void => {
+      this.halfClosed = true
+      this.rearm()
     }
+    const settle = (): void => {
+      if (socket.closed && streamClosed(stream)) this.end()
+      else half()
+    }
+    socket.once('end', half)
+    socket.once('finish', half)
+    socket.once('close', settle)
+    stream.addEventListener('remoteCloseWrite', half, { once: true })
+    stream.addEventListener('close', settle, { once: true })
   }
-  socket.once('end', arm)
-  socket.once('finish', arm)
-  socket.once('close', settle)
-  stream.addEventListener('remoteCloseWrite', arm, { once: true })
-  stream.addEventListener('close', settle, { once: true })
-  return () => { timer?.refresh() }
+
+  /** bytes moved: the clock starts again */
+  touch (): void {
+    this.timer?.refresh()
+  }
+
+  /** `direction` (`up`: socket to stream, `down`: stream to socket) is paused by backpressure, or no longer */
+  stalled (direction: 'up' | 'down', on: boolean): void {
+    this.stalls[direction] = on
+    this.rearm()
+  }
+
+  private rearm (): void {
+    if (this.over) return
+    const stalled = this.stalls.up || this.stalls.down
+    const ms = this.halfClosed && stalled
+      ? Math.min(this.options.halfClosedIdleMs, this.options.stalledMs)
+      : this.halfClosed ? this.options.halfClosedIdleMs : stalled ? this.options.stalledMs : 0
+    if (ms === this.armedMs) return
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.armedMs = ms
+    if (ms === 0) return
+    this.timer = setTimeout(() => { this.expire() }, ms)
+    this.timer.unref()
+  }
+
+  private expire (): void {
+    const halfClosed = this.halfClosed
+    this.end()
+    const err = halfClosed
+      ? new HalfClosedIdleError(`half-closed and idle for ${this.armedMs / 1000} s`)
+      : new StalledTunnelError(`stalled by backpressure, no byte moved for ${this.armedMs / 1000} s`)
+    this.onExpire?.(err.message)
+    this.stream.abort(err)
+    if (!this.socket.destroyed) this.socket.resetAndDestroy()
+  }
+
+  private end (): void {
+    this.over = true
+    clearTimeout(this.timer)
+  }
 }
 
 function streamClosed (stream: Stream): boolean {

@@ -50,7 +50,10 @@ export const configSchema = z.strictObject({
     maxPerPeer: z.number().int().min(1),
     maxTotal: z.number().int().min(1),
     reservedForOthers: z.number().int().min(0),
-    halfClosedIdleSeconds: seconds
+    maxBufferedBytes: z.number().int().min(1024 * 1024),
+    maxBufferedBytesPerPeer: z.number().int().min(1024 * 1024),
+    halfClosedIdleSeconds: seconds,
+    stalledSeconds: seconds
   }).refine(tunnels => tunnels.reservedForOthers < tunnels.maxTotal, { message: 'tunnels.reservedForOthers must be less than tunnels.maxTotal', path: ['reservedForOthers'] }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

@@ -12,7 +12,8 @@ import { checkDataDirPermissions } from '../state/data-dir-permissions.ts'
 import { removeStaleTempFiles } from '../state/json-file.ts'
 import { TrustStore } from '../trust/trust-store.ts'
 import { TunnelAdmission } from '../tunnel/admission.ts'
-import { TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
+import { TunnelMemoryBudget } from '../tunnel/memory-budget.ts'
+import { MIN_STREAM_WINDOW_BYTES, STREAM_WINDOW_BYTES, TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { VERSION } from '../version.ts'
 import { ControlServer } from './control-server.ts'
 import { acquirePidLock, releasePidLock } from './pid-lock.ts'
@@ -57,12 +58,18 @@ export class Daemon {
     const { trust, exposes } = state
     this.node = node
     this.dataDir = dataDir
-    const admission = new TunnelAdmission(config.tunnels)
+    const memory = new TunnelMemoryBudget({
+      maxTotalBytes: config.tunnels.maxBufferedBytes,
+      maxPerPeerBytes: config.tunnels.maxBufferedBytesPerPeer,
+      windowBytes: STREAM_WINDOW_BYTES,
+      minWindowBytes: MIN_STREAM_WINDOW_BYTES
+    })
+    const admission = new TunnelAdmission(config.tunnels, memory)
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
-    node.handle(TUNNEL_PROTOCOL, tunnelHandler({ vni: DEFAULT_VNI, halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000 }, {
+    node.handle(TUNNEL_PROTOCOL, tunnelHandler({ vni: DEFAULT_VNI, halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000, stalledMs: config.tunnels.stalledSeconds * 1000 }, {
       isTrusted: peer => trust.isTrusted(peer),
       lookupService: name => exposes.lookup(name),
-      admit: peer => admission.admit(peer),
+      admit: (peer, stream) => admission.admit(peer, stream),
       log: new RepeatLimitedLog(log, { burst: config.log.repeatBurst, windowMs: config.log.repeatWindowSeconds * 1000 })
     }), { maxInboundStreams: streamLimit, maxOutboundStreams: streamLimit })
     this.forwards = new ForwardManager({
@@ -70,8 +77,9 @@ export class Daemon {
       vni: DEFAULT_VNI,
       dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
       maxOutboundStreams: streamLimit,
-      halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000
-    }, { node, trust, log })
+      halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000,
+      stalledMs: config.tunnels.stalledSeconds * 1000
+    }, { node, trust, log, memory })
     this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
     this.keeper = new BootstrapKeeper({
       addresses: config.bootstrap,

@@ -13,7 +13,7 @@ import type { PeerDialer } from '../node/dial-peer.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
 import type { HostPort } from '../tunnel/host-port.ts'
 import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
-import type { PeerId } from '@libp2p/interface'
+import type { PeerId, Stream } from '@libp2p/interface'
 import type { Server, Socket } from 'node:net'
 
 interface ForwardRecord {
@@ -50,12 +50,16 @@ export interface ForwardManagerInit {
   maxOutboundStreams: number
   /** a half-closed tunnel idle this long is reset both ways */
   halfClosedIdleMs: number
+  /** a tunnel stalled by backpressure with no byte moving this long is reset both ways */
+  stalledMs: number
 }
 
 export interface ForwardManagerComponents {
   node: PeerDialer
   trust: TrustStore
   log: Logger
+  /** the tunnel memory budget the forwards' streams count against */
+  memory?: { track(peer: PeerId, stream: Stream): { release(): void } | undefined }
 }
 
 /**
@@ -187,15 +191,22 @@ export class ForwardManager {
       return fail('peer_unreachable', describeError(err))
     }
     this.backoff.succeeded(peer)
+    const memory = this.components.memory?.track(peer, tunnel.stream)
+    if (this.components.memory != null && memory == null) {
+      tunnel.stream.abort(new ForwardError('the tunnel memory budget is spent'))
+      return fail('overloaded', 'the tunnel memory budget (tunnels.maxBufferedBytes) is nearly spent: try again later')
+    }
     const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 0 }
     try {
-      await openTunnel(tunnel.stream, tunnel.connection, socket, { service: record.service, vni: this.init.vni, protocolType: ProtocolType.TCP, trace }, stats, { halfClosedIdleMs: this.init.halfClosedIdleMs })
+      await openTunnel(tunnel.stream, tunnel.connection, socket, { service: record.service, vni: this.init.vni, protocolType: ProtocolType.TCP, trace }, stats, { halfClosedIdleMs: this.init.halfClosedIdleMs, stalledMs: this.init.stalledMs })
     } catch (err: any) {
       if (err instanceof TunnelRefusedError) return fail(statusName(err.status), err.message)
       if (err instanceof TunnelInterruptedError) return fail('reset', `the tunnel was cut: ${err.message}`)
       if (err?.name === 'UnsupportedProtocolError') return fail('reset', err.message)
       // a peer resets the streams of peers it does not trust before reading them
       fail('reset', `${describeError(err)} (if this happens on every connection: does the peer trust this node?)`)
+    } finally {
+      memory?.release()
     }
   }
 

@@ -1,4 +1,5 @@
-import type { PeerId } from '@libp2p/interface'
+import type { TunnelMemoryBudget } from './memory-budget.ts'
+import type { PeerId, Stream } from '@libp2p/interface'
 
 export interface TunnelLimits {
   /** tunnels one peer may have open to this node */
@@ -28,10 +29,12 @@ export class TunnelAdmission {
   private readonly light: number
   private readonly perPeer = new Map<string, number>()
   private total = 0
+  private readonly memory?: TunnelMemoryBudget
 
-  constructor (limits: TunnelLimits) {
+  constructor (limits: TunnelLimits, memory?: TunnelMemoryBudget) {
     this.limits = limits
     this.light = lightPeerTunnels(limits.reservedForOthers)
+    this.memory = memory
   }
 
   /** Tunnels open now, in all and for `peer`. */
@@ -39,12 +42,15 @@ export class TunnelAdmission {
     return peer == null ? this.total : this.perPeer.get(peer.toString()) ?? 0
   }
 
-  admit (peer: PeerId): { release(): void } | undefined {
+  /** A slot for a tunnel of `peer` (its `stream` then counts against the memory budget), or undefined: OVERLOADED. */
+  admit (peer: PeerId, stream?: Stream): { release(): void } | undefined {
     const key = peer.toString()
     const count = this.perPeer.get(key) ?? 0
     if (count >= this.limits.maxPerPeer || this.total >= this.limits.maxTotal) return undefined
     const free = this.limits.maxTotal - this.total
     if (free <= this.limits.reservedForOthers && count >= this.light) return undefined
+    const memory = stream == null ? undefined : this.memory?.track(peer, stream)
+    if (stream != null && this.memory != null && memory == null) return undefined
     this.perPeer.set(key, count + 1)
     this.total++
     let released = false
@@ -52,6 +58,7 @@ export class TunnelAdmission {
       release: () => {
         if (released) return
         released = true
+        memory?.release()
         this.total--
         const left = (this.perPeer.get(key) ?? 1) - 1
         if (left === 0) this.perPeer.delete(key)
