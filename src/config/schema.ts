@@ -31,6 +31,8 @@ export const configSchema = z.strictObject({
     max: z.number().int().min(1),
     inboundPerSecondPerHost: z.number().int().min(1),
     maxIncomingPending: z.number().int().min(1),
+    maxIncomingPendingPerHost: z.number().int().min(1),
+    handshakeTimeoutSeconds: seconds,
     dialTimeoutSeconds: seconds
   }),
   relay: z.strictObject({

@@ -23,6 +23,7 @@ import { libp2pLogger } from './libp2p-logger.ts'
 import { meshScope } from './mesh-scope.ts'
 import { noiseCrypto } from './noise-crypto.ts'
 import { optimisticSelect } from './optimistic-select.ts'
+import { pendingPerHost } from './pending-per-host.ts'
 import { relaysOf } from './reachability.ts'
 import { isTcp } from './transport-name.ts'
 import { capYamuxFrames } from './yamux-frame-size.ts'
@@ -93,10 +94,12 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
       maxConnections: config.connections.max,
       inboundConnectionThreshold: config.connections.inboundPerSecondPerHost,
       maxIncomingPendingConnections: config.connections.maxIncomingPending,
+      // noise and the muxer negotiation of an inbound connection, before it is authenticated
+      inboundUpgradeTimeout: config.connections.handshakeTimeoutSeconds * 1000,
       dialTimeout: config.connections.dialTimeoutSeconds * 1000,
       addressSorter: dialOrder
     },
-    connectionGater: relayGater(config.relay, isTrusted),
+    connectionGater: { ...relayGater(config.relay, isTrusted), ...pendingPerHost({ maxPerHost: config.connections.maxIncomingPendingPerHost }) },
     services: {
       identify: identify(),
       // tells connected peers (the DHT servers among them) of new addresses, such as a reservation's /p2p-circuit address
