@@ -38,11 +38,13 @@ export const configSchema = z.strictObject({
   relay: z.strictObject({
     enabled: z.boolean(),
     maxReservations: z.number().int().min(1),
+    reservedForTrusted: z.number().int().min(0),
+    maxReservationsPerIp: z.number().int().min(1),
     untrusted: z.enum(['limited', 'deny']),
     untrustedDurationSeconds: seconds,
     untrustedDataBytes: z.number().int().min(1),
     stun: z.boolean()
-  }),
+  }).refine(relay => relay.reservedForTrusted < relay.maxReservations, { message: 'relay.reservedForTrusted must be less than relay.maxReservations', path: ['reservedForTrusted'] }),
   nat: z.strictObject({
     reservations: z.number().int().min(0),
     holePunching: z.boolean(),

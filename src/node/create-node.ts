@@ -15,6 +15,7 @@ import { directPaths } from '../nat/direct-paths.ts'
 import { iceServers } from '../nat/ice-servers.ts'
 import { liftLimitsForTrusted, relayGater, relayServer } from '../nat/relay-policy.ts'
 import { relayReservations } from '../nat/relay-reservations.ts'
+import { ReservationSlots } from '../nat/reservation-slots.ts'
 import { addressView } from './address-view.ts'
 import { coalescingTcpWrites } from './coalescing-tcp-writes.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
@@ -63,6 +64,8 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
   holdBackWindowUpdates()
   capYamuxFrames(STREAM_CHUNK_BYTES)
   const scope = meshScope(config.bootstrap)
+  // who may hold a reservation on this node as a relay
+  const slots = new ReservationSlots(config.relay, isTrusted)
   // read when a WebRTC connection starts, by which time the node exists
   let node: MeshNode | undefined
   const rtcConfiguration = (): { iceServers: Array<{ urls: string }> } => ({
@@ -99,7 +102,7 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
       dialTimeout: config.connections.dialTimeoutSeconds * 1000,
       addressSorter: dialOrder
     },
-    connectionGater: { ...relayGater(config.relay, isTrusted), ...pendingPerHost({ maxPerHost: config.connections.maxIncomingPendingPerHost }) },
+    connectionGater: slots.gater({ ...relayGater(config.relay, isTrusted), ...pendingPerHost({ maxPerHost: config.connections.maxIncomingPendingPerHost }) }),
     services: {
       identify: identify(),
       // tells connected peers (the DHT servers among them) of new addresses, such as a reservation's /p2p-circuit address
@@ -121,6 +124,7 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
     }
   })
   if (node.services.relay != null) liftLimitsForTrusted(node.services.relay, isTrusted)
+  if (node.services.relay != null) slots.attach(node, node.services.relay)
   return node
 }
 
