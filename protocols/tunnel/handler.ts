@@ -101,7 +101,7 @@ async function respond (stream: Stream, connection: Connection, init: TunnelHand
     service.counters.opened()
     log.debug(context, 'tunnel open')
     const watch = new TunnelWatch(socket, stream, { halfClosedIdleMs: init.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS, stalledMs: init.stalledMs ?? STALLED_MS }, reason => { log.info(context, `tunnel reset: ${reason}`) })
-    pumpSocketToStream(socket, stream, bytes => { watch.touch(); service.counters.bytesOut(bytes) }, watch)
+    pumpSocketToStream(socket, stream, bytes => { watch.sentUp(); service.counters.bytesOut(bytes) }, watch)
     pumpStreamToSocket(stream, connection, socket, rest, bytes => { watch.touch(); service.counters.bytesIn(bytes) }, undefined, watch)
     await bothClosed(socket, stream)
     service.counters.closed()

@@ -29,7 +29,7 @@ export async function openTunnel (stream: Stream, connection: Connection, socket
   stream.send(encodeRequest(request))
   let cut: string | undefined
   const watch = new TunnelWatch(socket, stream, { halfClosedIdleMs: options.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS, stalledMs: options.stalledMs ?? STALLED_MS }, reason => { cut = reason })
-  pumpSocketToStream(socket, stream, bytes => { watch.touch(); counters.bytesOut(bytes) }, watch)
+  pumpSocketToStream(socket, stream, bytes => { watch.sentUp(); counters.bytesOut(bytes) }, watch)
   let response, rest
   try {
     ({ envelope: response, rest } = await readEnvelope(stream, responseDecoder(), RESPONSE_TIMEOUT_MS))

@@ -1,5 +1,5 @@
 import { Uint8ArrayList } from 'uint8arraylist'
-import { STREAM_CHUNK_BYTES } from './constants.ts'
+import { FIN_DEFER_MAX_MS, FIN_QUIET_MS, STREAM_CHUNK_BYTES } from './constants.ts'
 import { HalfClosedIdleError, LocalSocketClosedError, StalledTunnelError } from './errors.ts'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Socket } from 'node:net'
@@ -18,6 +18,8 @@ import type { Socket } from 'node:net'
  * - a half-closed tunnel that carries nothing for `halfClosedIdleMs`, or one stalled
  *   by backpressure that carries nothing for `stalledMs`, is reset both ways
  *   (`TunnelWatch`), so nothing holds a tunnel's slot once both ends are gone;
+ * - the stream's FIN reaches the socket once the socket's own bytes have stopped
+ *   flowing for a moment (`TunnelWatch.whenUpstreamQuiet`), so that a RST for them wins;
  * - backpressure both ways: the socket is paused while the stream's send buffer is
  *   full, and the stream (so its yamux window) while the socket's write buffer is full.
  * The two directions start separately: the opener sends right behind its envelope but
@@ -125,6 +127,7 @@ export function pumpStreamToSocket (stream: Stream, connection: Connection, sock
     if (socket.destroyed) return
     if (stream.status === 'reset' || stream.status === 'aborted') cut('the stream was reset')
     else if (connection.status !== 'open') cut('the connection to the peer closed')
+    else if (watch != null) watch.whenUpstreamQuiet(() => { if (!socket.destroyed) socket.end() })
     else socket.end()
   }
   if (stream.readableEnded) endSocket()
@@ -165,6 +168,7 @@ export class TunnelWatch {
   private halfClosed = false
   private readonly stalls = { up: false, down: false }
   private over = false
+  private lastUp = 0
 
   constructor (socket: Socket, stream: Stream, options: TunnelWatchOptions, onExpire?: (reason: string) => void) {
     this.socket = socket
@@ -189,6 +193,36 @@ export class TunnelWatch {
   /** bytes moved: the clock starts again */
   touch (): void {
     this.timer?.refresh()
+  }
+
+  /** bytes went from the local socket to the stream */
+  sentUp (): void {
+    this.lastUp = Date.now()
+    this.timer?.refresh()
+  }
+
+  /**
+   * Runs `end` (the FIN to the local socket) once the socket -> stream direction has been
+   * quiet for FIN_QUIET_MS, or after FIN_DEFER_MAX_MS at most. While the local client is
+   * still sending, the far service may have closed without reading: its RST for those
+   * bytes is on its way back, and a FIN delivered first would let a client that finishes
+   * its upload meanwhile close cleanly, as if it had all arrived. TCP makes no promise on
+   * when a FIN arrives; a client that is not sending (the usual request, FIN, reply)
+   * gets it at once.
+   */
+  whenUpstreamQuiet (end: () => void): void {
+    const deadline = Date.now() + FIN_DEFER_MAX_MS
+    const check = (): void => {
+      if (this.socket.destroyed) return
+      const now = Date.now()
+      const busy = this.stalls.up || now - this.lastUp < FIN_QUIET_MS
+      if (!busy || now >= deadline) {
+        end()
+        return
+      }
+      setTimeout(check, Math.min(FIN_QUIET_MS, deadline - now)).unref()
+    }
+    check()
   }
 
   /** `direction` (`up`: socket to stream, `down`: stream to socket) is paused by backpressure, or no longer */

@@ -31,7 +31,8 @@ describe('relay reservations', () => {
   /** A throwaway identity that dials from `localAddress`. */
   async function client (localAddress: string): Promise<Libp2p> {
     const node = await createLibp2p({
-      transports: [tcp({ dialOpts: { localAddress } })],
+      // node:net's connect options, which @libp2p/tcp passes on (its type names only a few)
+      transports: [tcp({ dialOpts: { localAddress } as any })],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()]
     })
