@@ -21,7 +21,7 @@
 import { createHash } from 'node:crypto'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { machine, writeResult } from '../lib/part.ts'
-import { TestDaemon, waitFor } from '../../test/helpers/daemon.ts'
+import { cliJson, TestDaemon, waitFor } from '../../test/helpers/daemon.ts'
 import { expose, forward, forwards, services, startTrustedPair, trust } from '../../test/helpers/services/mesh.ts'
 import { RssSampler, rssBytes } from '../../test/helpers/services/rss.ts'
 import { connectTcp, startTcpServer } from '../../test/helpers/services/tcp.ts'
@@ -290,6 +290,11 @@ async function main (): Promise<void> {
         forwarding: { idle: +(idle.b / MiB).toFixed(1), peak: +(peak.b / MiB).toFixed(1), growth: +((peak.b - idle.b) / MiB).toFixed(1) },
         budget: BUDGET / MiB
       },
+      // the budget's own count of buffered tunnel bytes (`status`), sampled every 50 ms
+      tunnelBuffersMiB: Object.fromEntries(await Promise.all([['exposing', pair.a], ['forwarding', pair.b]].map(async ([name, daemon]) => {
+        const usage = (await cliJson((daemon as TestDaemon).dataDir, ['status'])).tunnelBuffers
+        return [name, { peak: +(usage.peakBytes / MiB).toFixed(1), budget: usage.budgetBytes / MiB, resets: usage.resets }]
+      }))),
       daemonsAlive: pair.a.process.exitCode == null && pair.b.process.exitCode == null,
       openServiceConnections: [...serviceSockets].slice(0, 20).map(socket => ({ service: serviceOf.get(socket), read: socket.bytesRead, written: socket.bytesWritten, readableEnded: socket.readableEnded, writableEnded: socket.writableEnded })),
       activeForwards: (await forwards(pair.b)).filter(view => view.active > 0).map(view => ({ service: view.service, active: view.active }))
@@ -297,7 +302,8 @@ async function main (): Promise<void> {
     const file = await writeResult('soak.json', `${JSON.stringify(result, null, 2)}\n`)
     process.stdout.write(`${JSON.stringify(result, null, 2)}\n`)
     log(`stuck tunnels: ${left.a + left.b} (service connections open: ${left.sockets}); false clean ends: ${falseClean}; client timeouts: ${timeouts}; ` +
-      `RSS exposing ${result.rssMiB.exposing.idle} -> ${result.rssMiB.exposing.peak} MiB, forwarding ${result.rssMiB.forwarding.idle} -> ${result.rssMiB.forwarding.peak} MiB (budget ${BUDGET / MiB} MiB each); ${file}`)
+      `RSS exposing ${result.rssMiB.exposing.idle} -> ${result.rssMiB.exposing.peak} MiB, forwarding ${result.rssMiB.forwarding.idle} -> ${result.rssMiB.forwarding.peak} MiB; ` +
+      `buffered tunnel bytes at most ${JSON.stringify(result.tunnelBuffersMiB)} (budget ${BUDGET / MiB} MiB each); ${file}`)
     if (DEBUG) process.stderr.write(pair.b.stderr.split('\n').filter(line => line.startsWith('STUCK')).join('\n') + '\n')
     process.exitCode = left.a + left.b + left.sockets + falseClean === 0 && result.daemonsAlive ? 0 : 1
   } finally {

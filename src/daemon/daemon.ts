@@ -88,7 +88,7 @@ export class Daemon {
     }, { node, log })
     if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
-    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ node, trust, exposes, forwards: this.forwards, stun: this.stun }, context), { log })
+    this.control = new ControlServer(dataDir.controlSocket, controlRoutes({ node, trust, exposes, forwards: this.forwards, stun: this.stun, memory }, context), { log })
   }
 
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {

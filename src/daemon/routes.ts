@@ -12,6 +12,7 @@ import type { ForwardManager } from '../forward/forward-manager.ts'
 import type { RelayStun } from '../nat/relay-stun.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
+import type { TunnelMemoryBudget } from '../tunnel/memory-budget.ts'
 
 export interface RouteComponents {
   node: MeshNode
@@ -20,6 +21,8 @@ export interface RouteComponents {
   forwards: ForwardManager
   /** a relay node's STUN responders */
   stun?: RelayStun
+  /** the tunnel memory budget */
+  memory?: TunnelMemoryBudget
 }
 
 /** The control API's calls; each is a thin view of, or a change to, the daemon's state. */

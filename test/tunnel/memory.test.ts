@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { waitFor } from '../helpers/daemon.ts'
+import { cliJson, waitFor } from '../helpers/daemon.ts'
 import { KiB, MiB, deterministicChunks } from '../helpers/services/data.ts'
 import { expose, failureCount, forward, forwardView, serviceView, startTrustedPair } from '../helpers/services/mesh.ts'
 import { RssSampler, rssBytes } from '../helpers/services/rss.ts'
@@ -65,6 +65,9 @@ describe('tunnel memory budget', () => {
     t.diagnostic(`A: idle ${(idle / MiB).toFixed(1)} MiB, peak ${(peak / MiB).toFixed(1)} MiB; forward failures ${JSON.stringify(view.failures)}, active ${view.active}`)
     assert.ok(peak < idle + BUDGET + SLACK, `A's peak RSS ${(peak / MiB).toFixed(1)} MiB, idle ${(idle / MiB).toFixed(1)} MiB, budget ${BUDGET / MiB} MiB`)
     assert.ok(failureCount(view.failures) > 0, 'the newest tunnels were refused or reset')
+    const usage = (await cliJson(pair.a.dataDir, ['status'])).tunnelBuffers
+    assert.equal(usage.budgetBytes, BUDGET, '`status` shows the budget')
+    assert.ok(usage.peakBytes > 0, '`status` shows the peak of buffered bytes')
     assert.equal(pair.a.process.exitCode, null)
   })
 
