@@ -263,6 +263,7 @@ async function main (): Promise<void> {
     try {
       left = await waitFor('every tunnel to end', async () => {
         const now = await active()
+        if (JSON.stringify(now) !== JSON.stringify(left)) log(`still active: exposing ${now.a}, forwarding ${now.b}, service connections ${now.sockets}`)
         left = now
         return now.a === 0 && now.b === 0 && now.sockets === 0 ? now : undefined
       }, GRACE_MS, 500)
