@@ -294,7 +294,8 @@ async function main (): Promise<void> {
       // the budget's own count of buffered tunnel bytes (`status`), sampled every 50 ms
       tunnelBuffersMiB: Object.fromEntries(await Promise.all([['exposing', pair.a], ['forwarding', pair.b]].map(async ([name, daemon]) => {
         const usage = (await cliJson((daemon as TestDaemon).dataDir, ['status'])).tunnelBuffers
-        return [name, { peak: +(usage.peakBytes / MiB).toFixed(1), budget: usage.budgetBytes / MiB, resets: usage.resets }]
+        // a daemon from before the budget has none
+        return [name, usage == null ? null : { peak: +(usage.peakBytes / MiB).toFixed(1), budget: usage.budgetBytes / MiB, resets: usage.resets }]
       }))),
       daemonsAlive: pair.a.process.exitCode == null && pair.b.process.exitCode == null,
       openServiceConnections: [...serviceSockets].slice(0, 20).map(socket => ({ service: serviceOf.get(socket), read: socket.bytesRead, written: socket.bytesWritten, readableEnded: socket.readableEnded, writableEnded: socket.writableEnded })),
