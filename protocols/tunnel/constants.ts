@@ -34,13 +34,14 @@ export const STALLED_MS = 300_000
 
 /**
  * The FIN from the far end waits until the local client's bytes have stopped flowing
- * for FIN_QUIET_MS (a loopback or LAN round trip to the far service and back, with
- * room), and at most FIN_DEFER_MAX_MS: a service that closed without reading answers
+ * for FIN_QUIET_MS (a round trip to the far service and back, with room for two busy
+ * event loops on the way: 250 ms let 1 in 60 such RSTs lose the race on a 2-core machine
+ * at a load average of 12), and at most FIN_DEFER_MAX_MS: a service that closed without reading answers
  * the client's later bytes with a RST, which must reach a client still sending before
  * the FIN lets it close cleanly.
  */
-export const FIN_QUIET_MS = 250
-export const FIN_DEFER_MAX_MS = 2_000
+export const FIN_QUIET_MS = 500
+export const FIN_DEFER_MAX_MS = 3_000
 
 /** How long the responder may take to connect to the local service before answering SERVICE_UNREACHABLE. */
 export const SERVICE_DIAL_TIMEOUT_MS = 10_000

@@ -18,8 +18,8 @@ import type { Socket } from 'node:net'
 
 const BUDGET = 32 * MiB
 const TUNNELS = 60
-/** V8 and allocator overhead above the buffered bytes themselves */
-const SLACK = 24 * MiB
+/** V8 and allocator overhead above the buffered bytes themselves (without the budget, 60 such tunnels add about 190 MiB) */
+const SLACK = 40 * MiB
 const STALLED_SECONDS = 5
 
 describe('tunnel memory budget', () => {
