@@ -73,12 +73,16 @@ function sha (data: Buffer): string {
 
 const serviceSockets = new Set<Socket>()
 const serviceOf = new WeakMap<Socket, string>()
+const acceptedAt = new WeakMap<Socket, number>()
+/** when the last client finished: service connections accepted later are the up-probes of `services` */
+let clientsDoneAt = Infinity
 
 /** Reads to EOF, waits `delayMs`, answers with the SHA-256 of what it read, waits again, ends. */
 async function digestService (delayMs: () => number): Promise<TcpService> {
   const name = `digest(${delayMs()})`
   return startTcpServer(socket => {
     serviceSockets.add(socket)
+    acceptedAt.set(socket, Date.now())
     serviceOf.set(socket, name)
     socket.once('close', () => serviceSockets.delete(socket))
     const hash = createHash('sha256')
@@ -98,6 +102,7 @@ async function dropService (): Promise<TcpService> {
   let n = 0
   return startTcpServer(socket => {
     serviceSockets.add(socket)
+    acceptedAt.set(socket, Date.now())
     socket.once('close', () => serviceSockets.delete(socket))
     const reset = n++ % 2 === 0
     serviceOf.set(socket, reset ? 'drop(reset)' : 'drop(destroy)')
@@ -251,19 +256,23 @@ async function main (): Promise<void> {
       }
     }))
     await killing
+    clientsDoneAt = Date.now()
     log('all clients done; waiting for the tunnels to end')
 
     const settleStarted = Date.now()
     const active = async (): Promise<{ a: number, b: number, sockets: number }> => ({
       a: (await services(pair.a)).reduce((sum, view) => sum + view.active, 0),
       b: (await forwards(pair.b)).reduce((sum, view) => sum + view.active, 0),
-      sockets: serviceSockets.size
+      sockets: tunnelSockets().length
     })
+    const tunnelSockets = (): Socket[] => [...serviceSockets].filter(socket => (acceptedAt.get(socket) ?? 0) <= clientsDoneAt)
     let left = await active()
+    let lingering: Array<Record<string, unknown>> = []
     try {
       left = await waitFor('every tunnel to end', async () => {
         const now = await active()
         if (JSON.stringify(now) !== JSON.stringify(left)) log(`still active: exposing ${now.a}, forwarding ${now.b}, service connections ${now.sockets}`)
+        lingering = tunnelSockets().slice(0, 20).map(socket => ({ service: serviceOf.get(socket), read: socket.bytesRead, written: socket.bytesWritten, readableEnded: socket.readableEnded, writableEnded: socket.writableEnded }))
         left = now
         return now.a === 0 && now.b === 0 && now.sockets === 0 ? now : undefined
       }, GRACE_MS, 500)
@@ -298,7 +307,8 @@ async function main (): Promise<void> {
         return [name, usage == null ? null : { peak: +(usage.peakBytes / MiB).toFixed(1), budget: usage.budgetBytes / MiB, resets: usage.resets }]
       }))),
       daemonsAlive: pair.a.process.exitCode == null && pair.b.process.exitCode == null,
-      openServiceConnections: [...serviceSockets].slice(0, 20).map(socket => ({ service: serviceOf.get(socket), read: socket.bytesRead, written: socket.bytesWritten, readableEnded: socket.readableEnded, writableEnded: socket.writableEnded })),
+      // as they were at the last look before the grace ended
+      openServiceConnections: lingering,
       activeForwards: (await forwards(pair.b)).filter(view => view.active > 0).map(view => ({ service: view.service, active: view.active }))
     }
     const file = await writeResult('soak.json', `${JSON.stringify(result, null, 2)}\n`)
