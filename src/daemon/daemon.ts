@@ -65,12 +65,14 @@ export class Daemon {
       minWindowBytes: MIN_STREAM_WINDOW_BYTES
     })
     const admission = new TunnelAdmission(config.tunnels, memory)
+    // the lines a peer (or a local client) can cause once per tunnel
+    const limitedLog = new RepeatLimitedLog(log, { burst: config.log.repeatBurst, windowMs: config.log.repeatWindowSeconds * 1000 })
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
     node.handle(TUNNEL_PROTOCOL, tunnelHandler({ vni: DEFAULT_VNI, halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000, stalledMs: config.tunnels.stalledSeconds * 1000 }, {
       isTrusted: peer => trust.isTrusted(peer),
       lookupService: name => exposes.lookup(name),
       admit: (peer, stream) => admission.admit(peer, stream),
-      log: new RepeatLimitedLog(log, { burst: config.log.repeatBurst, windowMs: config.log.repeatWindowSeconds * 1000 })
+      log: limitedLog
     }), { maxInboundStreams: streamLimit, maxOutboundStreams: streamLimit })
     this.forwards = new ForwardManager({
       file: dataDir.forwards,
@@ -79,7 +81,7 @@ export class Daemon {
       maxOutboundStreams: streamLimit,
       halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000,
       stalledMs: config.tunnels.stalledSeconds * 1000
-    }, { node, trust, log, memory })
+    }, { node, trust, log, memory, failureLog: limitedLog })
     this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
     this.keeper = new BootstrapKeeper({
       addresses: config.bootstrap,

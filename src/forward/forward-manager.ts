@@ -58,6 +58,8 @@ export interface ForwardManagerComponents {
   node: PeerDialer
   trust: TrustStore
   log: Logger
+  /** where the one line per failed local connection goes (a log that limits repeats), else `log` */
+  failureLog?: { warn(context: object, message: string): void }
   /** the tunnel memory budget the forwards' streams count against */
   memory?: { track(peer: PeerId, stream: Stream): { release(): void } | undefined }
 }
@@ -173,7 +175,8 @@ export class ForwardManager {
     const context = { listen: record.listen, peer: record.peer, service: record.service }
     const fail = (kind: string, reason: string): void => {
       stats.failed(kind)
-      log.warn({ ...context, status: kind }, `forwarded connection closed: ${reason}`)
+      const lines = this.components.failureLog ?? log
+      lines.warn({ ...context, status: kind }, `forwarded connection closed: ${reason}`)
       socket.destroy()
     }
     if (!trust.isTrusted(peer)) return fail('denied', `peer ${record.peer} is not trusted here: run agentmesh trust add ${record.peer}`)

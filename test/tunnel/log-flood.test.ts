@@ -9,6 +9,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { TUNNEL_PROTOCOL } from '../../protocols/tunnel/index.ts'
 import { TestDaemon, waitFor } from '../helpers/daemon.ts'
 import { startInProcessNode } from '../helpers/mesh-node.ts'
+import { forward, forwardView } from '../helpers/services/mesh.ts'
+import { watchEnding } from '../helpers/services/tcp.ts'
 import { within } from '../helpers/services/within.ts'
 import type { InProcessNode } from '../helpers/mesh-node.ts'
 
@@ -16,6 +18,7 @@ const STREAMS = 2000
 const BATCH = 100
 const BURST = 5
 const WINDOW_SECONDS = 2
+const LOCAL = 300
 
 interface Line { msg: string, peer?: string, suppressed?: number, kind?: string }
 
@@ -72,5 +75,24 @@ describe('log lines are limited per peer and kind', () => {
     await open(peers[1]!, 2)
     await waitFor('the other peer\'s warnings', async () => lines(other).filter(line => line.msg.startsWith('tunnel from an untrusted peer')).length === 2, 10_000)
     assert.equal(a.process.exitCode, null, 'the daemon is still running')
+  })
+
+  it(`${LOCAL} local connections to a forward that fails each give ${BURST} warnings per window and a count of the rest`, async () => {
+    // a forward to a peer this node does not trust: every connection is refused `denied` at once
+    const stranger = peers[1]!.node.peerId.toString()
+    const fwd = await forward(a, stranger, 'svc')
+    const started = Date.now()
+    for (let done = 0; done < LOCAL; done += BATCH) {
+      await Promise.all(Array.from({ length: Math.min(BATCH, LOCAL - done) }, async () => watchEnding(fwd.port, Buffer.from('x'), 10_000)))
+    }
+    const floodMs = Date.now() - started
+    const mine = (): Line[] => a.stderr.split('\n').filter(line => line.startsWith('{')).map(line => JSON.parse(line) as Line & { listen?: string })
+      .filter(line => line.listen === fwd.listen)
+    const warnings = (): Line[] => mine().filter(line => line.msg.startsWith('forwarded connection closed'))
+    const suppressed = (): number => mine().reduce((sum, line) => sum + (line.suppressed ?? 0), 0)
+    await waitFor('every refusal to be logged or counted', async () => warnings().length + suppressed() === LOCAL, WINDOW_SECONDS * 1000 + 10_000)
+    const windows = 1 + Math.floor(floodMs / (WINDOW_SECONDS * 1000))
+    assert.ok(warnings().length <= BURST * windows, `${warnings().length} warnings for ${windows} window(s)`)
+    assert.equal((await forwardView(a, fwd.port)).failures.denied, LOCAL, 'every refusal is still counted on the forward')
   })
 })
