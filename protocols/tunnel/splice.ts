@@ -136,8 +136,10 @@ export function pumpStreamToSocket (stream: Stream, connection: Connection, sock
     if (socket.destroyed) return
     if (event.error != null) cut(event.error.message)
     // a half-closed socket, or one behind a stream paused with unread bytes, hears no
-    // 'end' when the connection goes: reset it all the same
-    else if (connection.status !== 'open') cut('the connection to the peer closed')
+    // 'end' when the connection goes: reset it all the same. A stream that closes while
+    // this side never closed its write end (the socket has not sent its FIN) did not
+    // complete: its connection went, possibly gracefully, with libp2p saying nothing
+    else if (connection.status !== 'open' || !socket.readableEnded) cut('the connection to the peer closed')
   }, { once: true })
   if (stream.readStatus === 'paused') stream.resume()
 }

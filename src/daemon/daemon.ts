@@ -51,6 +51,7 @@ export class Daemon {
   private readonly walk: DhtWalk
   private readonly forwards: ForwardManager
   private readonly stun?: RelayStun
+  private readonly memory: TunnelMemoryBudget
 
   private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
@@ -58,7 +59,7 @@ export class Daemon {
     const { trust, exposes } = state
     this.node = node
     this.dataDir = dataDir
-    const memory = new TunnelMemoryBudget({
+    const memory = this.memory = new TunnelMemoryBudget({
       maxTotalBytes: config.tunnels.maxBufferedBytes,
       maxPerPeerBytes: config.tunnels.maxBufferedBytesPerPeer,
       windowBytes: STREAM_WINDOW_BYTES,
@@ -127,6 +128,8 @@ export class Daemon {
     this.walk.stop()
     this.keeper.stop()
     await this.control.stop()
+    // open tunnels would hold the forwards' listeners and the node's stop until they end on their own
+    this.memory.abortAll('the daemon is stopping')
     await this.forwards.stop()
     await this.stun?.stop()
     await this.node.stop()

@@ -73,6 +73,13 @@ export class TunnelMemoryBudget {
     return { bufferedBytes: this.total, peakBytes: this.peakBytes, budgetBytes: this.init.maxTotalBytes, resets: this.resets }
   }
 
+  /** Resets every tunnel followed (the daemon is stopping: its clients hear a reset, not a FIN, and the node stops at once). */
+  abortAll (reason: string): void {
+    for (const tunnel of [...this.tunnels]) tunnel.stream.abort(new TunnelsStoppedError(reason))
+    this.tunnels.clear()
+    this.stop()
+  }
+
   stop (): void {
     clearInterval(this.timer)
     this.timer = undefined
@@ -131,4 +138,9 @@ export class TunnelMemoryError extends Error {
 
 function buffered (stream: Stream): number {
   return stream.readBufferLength + stream.writeBufferLength
+}
+
+/** The node is stopping: its open tunnels are reset. */
+export class TunnelsStoppedError extends Error {
+  override name = 'TunnelsStoppedError'
 }

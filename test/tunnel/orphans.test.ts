@@ -2,7 +2,8 @@
  * No orphaned tunnels (issue 18, item 1): a tunnel whose other end is gone ends, in
  * every state, and frees its slot. Real daemons, real TCP clients and services:
  * - a half-closed tunnel (the client sent its FIN; the service holds its side open)
- *   is reset when the forwarding daemon stops;
+ *   is reset when the forwarding daemon stops (which resets its tunnels and stops at
+ *   once), is killed, or closes its connection gracefully;
  * - a tunnel paused with bytes buffered (the service does not read) is reset when the
  *   forwarding daemon is killed;
  * - a half-closed tunnel that carries nothing for `tunnels.halfClosedIdleSeconds` is
@@ -13,9 +14,14 @@
 import assert from 'node:assert/strict'
 import { after, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { multiaddr } from '@multiformats/multiaddr'
+import { encodeRequest, ProtocolType, responseDecoder, Status } from '../../protocols/envelope/index.ts'
+import { TUNNEL_PROTOCOL } from '../../protocols/tunnel/index.ts'
+import { readEnvelope } from '../../protocols/tunnel/read-envelope.ts'
 import { waitFor } from '../helpers/daemon.ts'
+import { startInProcessNode } from '../helpers/mesh-node.ts'
 import { KiB, MiB, deterministicChunks } from '../helpers/services/data.ts'
-import { expose, forward, forwardView, serviceView, startTrustedPair } from '../helpers/services/mesh.ts'
+import { expose, forward, forwardView, serviceView, startTrustedPair, trust } from '../helpers/services/mesh.ts'
 import { closing, connectTcp, startTcpServer, writeChunks } from '../helpers/services/tcp.ts'
 import { within } from '../helpers/services/within.ts'
 import type { Pair } from '../helpers/services/mesh.ts'
@@ -67,7 +73,46 @@ describe('orphaned tunnels end', () => {
     return waitFor('the service to receive the first bytes', async () => accepted.find(socket => socket.bytesRead >= bytes), NOTICE_MS, 50)
   }
 
-  it('a half-closed tunnel is reset when the forwarding daemon stops', async () => {
+  it('a stopping forwarding daemon resets its tunnels and stops at once, its half-closed ones included', async () => {
+    const { pair, port, accepted } = await setUp(socket => { socket.resume() })
+    const client = await connectTcp(port)
+    const clientClosed = closing(client)
+    client.end('request, then FIN')
+    const service = await nextAccepted(accepted, 5)
+    const serviceClosed = closing(service)
+    await waitFor('the tunnel to be active on A', async () => (await serviceView(pair.a, 'svc')).active === 1, NOTICE_MS)
+    const stopping = Date.now()
+    assert.equal(await pair.b.stop(), 0, 'B stops cleanly')
+    assert.ok(Date.now() - stopping < 5_000, `B stops at once, its tunnels reset (${Date.now() - stopping} ms)`)
+    assert.notEqual((await within('the client to be reset', NOTICE_MS, clientClosed)).error, undefined, 'the client hears a reset')
+    await waitFor('A to count the tunnel closed', async () => (await serviceView(pair.a, 'svc')).active === 0, NOTICE_MS)
+    await assertReset(service, serviceClosed, 'the service\'s half-closed connection')
+  })
+
+  it('a half-closed tunnel is reset when its connection closes gracefully, with no stream reset', async () => {
+    const { pair, accepted } = await setUp(socket => { socket.resume() })
+    const opener = await startInProcessNode(() => true)
+    try {
+      await trust(pair.a, opener.node.peerId.toString())
+      const stream = await opener.node.dialProtocol(multiaddr((await pair.a.id()).addresses[0]!), TUNNEL_PROTOCOL)
+      stream.send(encodeRequest({ service: 'svc', vni: 0, protocolType: ProtocolType.TCP }))
+      stream.send(new TextEncoder().encode('request, then FIN'))
+      await stream.close()
+      const { envelope } = await readEnvelope(stream, responseDecoder(), NOTICE_MS)
+      assert.equal(envelope.status, Status.OK)
+      const service = await nextAccepted(accepted, 5)
+      const serviceClosed = closing(service)
+      await waitFor('the tunnel to be active on A', async () => (await serviceView(pair.a, 'svc')).active === 1, NOTICE_MS)
+      // libp2p ends the streams of a connection closed this way as if the other side had sent a FIN
+      await Promise.all(opener.node.getConnections().map(async connection => connection.close()))
+      await waitFor('A to count the tunnel closed', async () => (await serviceView(pair.a, 'svc')).active === 0, NOTICE_MS)
+      await assertReset(service, serviceClosed, 'the service\'s half-closed connection')
+    } finally {
+      await opener.stop()
+    }
+  })
+
+  it('a half-closed tunnel is reset when the forwarding daemon is killed', async () => {
     const { pair, port, accepted } = await setUp(socket => { socket.resume() })
     const client = await connectTcp(port)
     client.on('error', () => {})
@@ -75,7 +120,7 @@ describe('orphaned tunnels end', () => {
     const service = await nextAccepted(accepted, 5)
     const serviceClosed = closing(service)
     await waitFor('the tunnel to be active on A', async () => (await serviceView(pair.a, 'svc')).active === 1, NOTICE_MS)
-    await pair.b.stop()
+    await pair.b.stop('SIGKILL')
     await waitFor('A to count the tunnel closed', async () => (await serviceView(pair.a, 'svc')).active === 0, NOTICE_MS)
     await assertReset(service, serviceClosed, 'the service\'s half-closed connection')
   })
