@@ -15,6 +15,34 @@ export function tunnelStreamLimit (maxTunnelsPerPeer: number): number {
   return maxTunnelsPerPeer + OVERLOAD_HEADROOM_STREAMS
 }
 
+/**
+ * A half-closed tunnel (one end has sent its FIN) that carries no byte for this long is
+ * reset both ways: the default of config `tunnels.halfClosedIdleSeconds`. Linux's
+ * conntrack forgets FIN-WAIT and CLOSE-WAIT after 2 and 1 minutes; a few minutes leave
+ * room for a slow reply after a request's FIN, and bound what a vanished end can hold.
+ */
+export const HALF_CLOSED_IDLE_MS = 300_000
+
+/**
+ * A tunnel held by backpressure (one side does not read) that moves no byte for this
+ * long is reset both ways: the default of config `tunnels.stalledSeconds`. A local
+ * socket paused by backpressure does not see its client's FIN or RST until it reads
+ * again, which a side that never reads would prevent for good; TCP_USER_TIMEOUT bounds
+ * unacknowledged data the same way.
+ */
+export const STALLED_MS = 300_000
+
+/**
+ * The FIN from the far end waits until the local client's bytes have stopped flowing
+ * for FIN_QUIET_MS (a round trip to the far service and back, with room for two busy
+ * event loops on the way: 250 ms let 1 in 60 such RSTs lose the race on a 2-core machine
+ * at a load average of 12), and at most FIN_DEFER_MAX_MS: a service that closed without reading answers
+ * the client's later bytes with a RST, which must reach a client still sending before
+ * the FIN lets it close cleanly.
+ */
+export const FIN_QUIET_MS = 500
+export const FIN_DEFER_MAX_MS = 3_000
+
 /** How long the responder may take to connect to the local service before answering SERVICE_UNREACHABLE. */
 export const SERVICE_DIAL_TIMEOUT_MS = 10_000
 
@@ -36,6 +64,12 @@ export const RESPONSE_TIMEOUT_MS = 20_000
  */
 export const STREAM_WINDOW_BYTES = 4 * 1024 * 1024
 export const MAX_READ_BUFFER_BYTES = 8 * STREAM_WINDOW_BYTES
+
+/**
+ * The smallest window a tunnel is given under memory pressure: yamux's initial stream
+ * window (256 KiB), the credit every sender starts with, which a receiver cannot take back.
+ */
+export const MIN_STREAM_WINDOW_BYTES = 256 * 1024
 
 /**
  * The most the tunnel hands its stream at once: one yamux frame of this (12-byte header)

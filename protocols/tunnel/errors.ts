@@ -20,3 +20,18 @@ export class UntrustedPeerError extends Error {
 export class TunnelInterruptedError extends Error {
   override name = 'TunnelInterruptedError'
 }
+
+/** A half-closed tunnel carried nothing for the half-closed idle timeout: both ends are reset. */
+export class HalfClosedIdleError extends Error {
+  override name = 'HalfClosedIdleError'
+}
+
+/** Bytes arrived for a local socket that is already closed: the stream is reset, as TCP would answer with a RST. */
+export class LocalSocketClosedError extends Error {
+  override name = 'LocalSocketClosedError'
+}
+
+/** A tunnel held by backpressure carried no byte for the stalled timeout: both ends are reset. */
+export class StalledTunnelError extends Error {
+  override name = 'StalledTunnelError'
+}

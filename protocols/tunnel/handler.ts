@@ -1,9 +1,9 @@
 import { encodeResponse, EnvelopeError, HEADER_TIMEOUT_MS, requestDecoder, Status, statusName, UnsupportedCriticalOptionError } from '../envelope/index.ts'
-import { MAX_READ_BUFFER_BYTES, SERVICE_DIAL_TIMEOUT_MS } from './constants.ts'
+import { HALF_CLOSED_IDLE_MS, MAX_READ_BUFFER_BYTES, SERVICE_DIAL_TIMEOUT_MS, STALLED_MS } from './constants.ts'
 import { connectTcp } from './connect-tcp.ts'
 import { UntrustedPeerError } from './errors.ts'
 import { readEnvelope } from './read-envelope.ts'
-import { bothClosed, pumpSocketToStream, pumpStreamToSocket } from './splice.ts'
+import { bothClosed, pumpSocketToStream, pumpStreamToSocket, TunnelWatch } from './splice.ts'
 import type { TunnelCounters, TunnelLog } from './counters.ts'
 import type { PayloadProtocolType, ResponseInit } from '../envelope/index.ts'
 import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interface'
@@ -22,6 +22,13 @@ type RefusalStatus = Exclude<Status, typeof Status.OK | typeof Status.UNSUPPORTE
 /** The grant check of one tunnel: refused with a status and reason, or allowed with bytes to send the service first (a PROXY header). */
 export type Authorization = { refuse: { status: RefusalStatus, reason: string } } | { prelude?: Uint8Array }
 
+export interface TunnelHandlerInit {
+  /** a half-closed tunnel idle this long is reset both ways (default HALF_CLOSED_IDLE_MS) */
+  halfClosedIdleMs?: number
+  /** a tunnel stalled by backpressure with no byte moving this long is reset both ways (default STALLED_MS) */
+  stalledMs?: number
+}
+
 export interface TunnelHandlerComponents<S extends ExposedService = ExposedService> {
   /**
    * Whether tunnels from `peer` may be read at all: allowlisted, or a member of one of
@@ -33,8 +40,8 @@ export interface TunnelHandlerComponents<S extends ExposedService = ExposedServi
   lookupService(name: string): S | undefined
   /** the service's grants for this caller in this network */
   authorize(peer: PeerId, vni: number, service: S): Authorization
-  /** takes a tunnel slot for `peer`, or returns undefined when the limits are reached */
-  admit(peer: PeerId): { release(): void } | undefined
+  /** takes a tunnel slot for `peer` (and counts `stream` against the memory budget), or returns undefined when the limits are reached */
+  admit(peer: PeerId, stream: Stream): { release(): void } | undefined
   log: TunnelLog
   /** hears each tunnel this node refuses, with its kind (a status name such as `unknown_service`, or `denied`) */
   refused?(refusal: { peer: string, service?: string, kind: string, reason: string }): void
@@ -48,7 +55,7 @@ export interface TunnelHandlerComponents<S extends ExposedService = ExposedServi
  * logged in one line; none escapes the handler, which returns at once and leaves the
  * tunnel running.
  */
-export function tunnelHandler<S extends ExposedService> (components: TunnelHandlerComponents<S>): StreamHandler {
+export function tunnelHandler<S extends ExposedService> (init: TunnelHandlerInit, components: TunnelHandlerComponents<S>): StreamHandler {
   return (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer
     const run = (admitted: boolean): void => {
@@ -60,7 +67,7 @@ export function tunnelHandler<S extends ExposedService> (components: TunnelHandl
       }
       // not awaited: libp2p keeps its frames of the stream's negotiation alive for as long
       // as the handler runs
-      respond(stream, connection, components).catch((err: any) => {
+      respond(stream, connection, init, components).catch((err: any) => {
         components.log.warn({ peer: peer.toString(), err: err.message }, 'tunnel failed')
         stream.abort(err)
       })
@@ -71,7 +78,7 @@ export function tunnelHandler<S extends ExposedService> (components: TunnelHandl
   }
 }
 
-async function respond<S extends ExposedService> (stream: Stream, connection: Connection, components: TunnelHandlerComponents<S>): Promise<void> {
+async function respond<S extends ExposedService> (stream: Stream, connection: Connection, init: TunnelHandlerInit, components: TunnelHandlerComponents<S>): Promise<void> {
   const peer = connection.remotePeer
   const { log } = components
   stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES
@@ -99,7 +106,7 @@ async function respond<S extends ExposedService> (stream: Stream, connection: Co
   if (service == null) return fail(Status.UNKNOWN_SERVICE, `no service "${request.service}" is exposed here`)
   const authorization = components.authorize(peer, request.vni, service)
   if ('refuse' in authorization) return fail(authorization.refuse.status, authorization.refuse.reason)
-  const admission = components.admit(peer)
+  const admission = components.admit(peer, stream)
   if (admission == null) return fail(Status.OVERLOADED, 'too many tunnels: try again later')
   try {
     let socket: Socket
@@ -109,11 +116,18 @@ async function respond<S extends ExposedService> (stream: Stream, connection: Co
       return await fail(Status.SERVICE_UNREACHABLE, `cannot connect to ${service.host}:${service.port}: ${err.code ?? err.message}`)
     }
     if (authorization.prelude != null) socket.write(authorization.prelude)
-    stream.send(encodeResponse({ status: Status.OK, vni: request.vni, protocolType: request.protocolType as PayloadProtocolType }))
+    try {
+      stream.send(encodeResponse({ status: Status.OK, vni: request.vni, protocolType: request.protocolType as PayloadProtocolType }))
+    } catch (err) {
+      // the stream went while the service was dialled: so does the service connection
+      socket.resetAndDestroy()
+      throw err
+    }
     service.counters.opened()
     log.debug(context, 'tunnel open')
-    pumpSocketToStream(socket, stream, bytes => { service.counters.bytesOut(bytes) })
-    pumpStreamToSocket(stream, connection, socket, rest, bytes => { service.counters.bytesIn(bytes) })
+    const watch = new TunnelWatch(socket, stream, { halfClosedIdleMs: init.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS, stalledMs: init.stalledMs ?? STALLED_MS }, reason => { log.info(context, `tunnel reset: ${reason}`) })
+    pumpSocketToStream(socket, stream, bytes => { watch.sentUp(); service.counters.bytesOut(bytes) }, watch)
+    pumpStreamToSocket(stream, connection, socket, rest, bytes => { watch.touch(); service.counters.bytesIn(bytes) }, undefined, watch)
     await bothClosed(socket, stream)
     service.counters.closed()
   } finally {

@@ -5,10 +5,11 @@
  * envelope and answered by a response envelope (see ../envelope), then bytes both ways
  * with TCP's half-close, reset and backpressure semantics. SPEC.md is the normative text.
  */
-export { MAX_READ_BUFFER_BYTES, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, TUNNEL_PROTOCOL, tunnelStreamLimit } from './constants.ts'
+export { HALF_CLOSED_IDLE_MS, MAX_READ_BUFFER_BYTES, MIN_STREAM_WINDOW_BYTES, STALLED_MS, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, TUNNEL_PROTOCOL, tunnelStreamLimit } from './constants.ts'
 export { connectTcp } from './connect-tcp.ts'
-export { TunnelInterruptedError, TunnelRefusedError, UntrustedPeerError } from './errors.ts'
+export { HalfClosedIdleError, LocalSocketClosedError, StalledTunnelError, TunnelInterruptedError, TunnelRefusedError, UntrustedPeerError } from './errors.ts'
 export { tunnelHandler } from './handler.ts'
 export { openTunnel } from './open.ts'
-export type { Authorization, ExposedService, TunnelHandlerComponents } from './handler.ts'
+export type { OpenTunnelOptions } from './open.ts'
+export type { Authorization, ExposedService, TunnelHandlerComponents, TunnelHandlerInit } from './handler.ts'
 export type { TunnelCounters, TunnelLog } from './counters.ts'

@@ -5,13 +5,17 @@ import type { ForwardView } from '../forward/forward-manager.ts'
 export const forwardCommand: Command = {
   name: 'forward',
   summary: 'listen on a local port and tunnel each connection to <peer>/<service>',
-  usage: '<[host:]port> <peer>/<service> [--network NAME] [--json]',
-  options: { network: { type: 'string' } },
+  usage: '<[host:]port> <peer>/<service> [--network NAME] [--gateway|-g] [--json]',
   positionals: [2, 2],
-  async run ({ client, json, values, positionals }) {
+  options: {
+    network: { type: 'string' },
+    // as ssh -g: without it, only a loopback address may be given
+    gateway: { type: 'boolean', short: 'g' }
+  },
+  async run ({ client, json, positionals, values }) {
     const [listen, target] = positionals
-    const forward = await client.post<ForwardView>('/forwards', { listen, target, network: values.network })
+    const forward = await client.post<ForwardView>('/forwards', { listen, target, network: values.network, ...(values.gateway === true && { gateway: true }) })
     if (json) return printJson(forward)
-    process.stdout.write(`forwarding ${forward.listen} -> ${forward.peer}/${forward.service}\n`)
+    process.stdout.write(`forwarding ${forward.listen} -> ${forward.peer}/${forward.service}${forward.gateway ? ' (gateway: open to other hosts)' : ''}\n`)
   }
 }

@@ -12,7 +12,7 @@ export const forwardsCommand: Command = {
     if (json) return printJson(forwards)
     if (forwards.length === 0) return void process.stdout.write('no forwards: agentmesh forward <[host:]port> <peer>/<service>\n')
     printTable(['LISTEN', 'TARGET', 'ACTIVE', 'TOTAL', 'IN', 'OUT', 'FAILURES'], forwards.map(forward => [
-      forward.listening ? forward.listen : `${forward.listen} (not listening)`, `${forward.peer}/${forward.service}`,
+      `${forward.listen}${forward.gateway ? ' (gateway)' : ''}${forward.listening ? '' : ' (not listening)'}`, `${forward.peer}/${forward.service}`,
       String(forward.active), String(forward.connections), String(forward.bytesIn), String(forward.bytesOut), formatFailures(forward.failures)
     ]))
   }

@@ -46,16 +46,20 @@ export const configSchema = z.strictObject({
     max: z.number().int().min(1),
     inboundPerSecondPerHost: z.number().int().min(1),
     maxIncomingPending: z.number().int().min(1),
+    maxIncomingPendingPerHost: z.number().int().min(1),
+    handshakeTimeoutSeconds: seconds,
     dialTimeoutSeconds: seconds
   }),
   relay: z.strictObject({
     enabled: z.boolean(),
     maxReservations: z.number().int().min(1),
+    reservedForTrusted: z.number().int().min(0),
+    maxReservationsPerIp: z.number().int().min(1),
     untrusted: z.enum(['limited', 'deny']),
     untrustedDurationSeconds: seconds,
     untrustedDataBytes: z.number().int().min(1),
     stun: z.boolean()
-  }),
+  }).refine(relay => relay.reservedForTrusted < relay.maxReservations, { message: 'relay.reservedForTrusted must be less than relay.maxReservations', path: ['reservedForTrusted'] }),
   nat: z.strictObject({
     reservations: z.number().int().min(0),
     holePunching: z.boolean(),
@@ -63,8 +67,13 @@ export const configSchema = z.strictObject({
   }),
   tunnels: z.strictObject({
     maxPerPeer: z.number().int().min(1),
-    maxTotal: z.number().int().min(1)
-  }),
+    maxTotal: z.number().int().min(1),
+    reservedForOthers: z.number().int().min(0),
+    maxBufferedBytes: z.number().int().min(1024 * 1024),
+    maxBufferedBytesPerPeer: z.number().int().min(1024 * 1024),
+    halfClosedIdleSeconds: seconds,
+    stalledSeconds: seconds
+  }).refine(tunnels => tunnels.reservedForOthers < tunnels.maxTotal, { message: 'tunnels.reservedForOthers must be less than tunnels.maxTotal', path: ['reservedForOthers'] }),
   metrics: z.strictObject({
     listen: hostPort.nullable()
   }),
@@ -78,7 +87,9 @@ export const configSchema = z.strictObject({
   }),
   log: z.strictObject({
     level: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
-    format: z.enum(['auto', 'pretty', 'json'])
+    format: z.enum(['auto', 'pretty', 'json']),
+    repeatBurst: z.number().int().min(1),
+    repeatWindowSeconds: seconds
   })
 })
 

@@ -5,6 +5,7 @@ import { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
 import { DhtWalk } from '../discovery/dht-walk.ts'
 import { ExposeRegistry } from '../expose/expose-registry.ts'
 import { Grants } from '../expose/grants.ts'
+import { RepeatLimitedLog } from '../log/repeat-limit.ts'
 import { ForwardManager } from '../forward/forward-manager.ts'
 import { Membership } from '../membership/membership.ts'
 import { MembershipService } from '../membership/membership-service.ts'
@@ -18,9 +19,12 @@ import { MAX_STREAMS as MAX_SERVICES_STREAMS } from '../../protocols/services/co
 import { SERVICES_PROTOCOL, servicesHandler } from '../../protocols/services/index.ts'
 import { createMeshNode } from '../node/create-node.ts'
 import { ALLOWLIST_VNI } from '../node/constants.ts'
+import { checkDataDirPermissions } from '../state/data-dir-permissions.ts'
+import { removeStaleTempFiles } from '../state/json-file.ts'
 import { TrustStore } from '../trust/trust-store.ts'
 import { TunnelAdmission } from '../tunnel/admission.ts'
-import { TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
+import { TunnelMemoryBudget } from '../tunnel/memory-budget.ts'
+import { MIN_STREAM_WINDOW_BYTES, STREAM_WINDOW_BYTES, TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { VERSION } from '../version.ts'
 import { ControlServer } from './control-server.ts'
 import { Observability } from './observability.ts'
@@ -73,6 +77,7 @@ export class Daemon {
   private readonly maps: MapManager
   private readonly stun?: RelayStun
   private readonly observe: Observability
+  private readonly memory: TunnelMemoryBudget
 
   private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
@@ -92,16 +97,24 @@ export class Daemon {
     this.publisher = new RecordPublisher({ node, privateKey, membership, exposes, log })
     this.resolver = new Resolver({ node, membership, log })
     this.finder = new ServiceFinder({ node, membership, members: this.members, resolver: this.resolver, log })
-    const admission = new TunnelAdmission(config.tunnels)
+    const memory = this.memory = new TunnelMemoryBudget({
+      maxTotalBytes: config.tunnels.maxBufferedBytes,
+      maxPerPeerBytes: config.tunnels.maxBufferedBytesPerPeer,
+      windowBytes: STREAM_WINDOW_BYTES,
+      minWindowBytes: MIN_STREAM_WINDOW_BYTES
+    })
+    const admission = new TunnelAdmission(config.tunnels, memory)
+    // the lines a peer (or a local client) can cause once per tunnel
+    const limitedLog = new RepeatLimitedLog(log, { burst: config.log.repeatBurst, windowMs: config.log.repeatWindowSeconds * 1000 })
     const grants = new Grants({ self: node.peerId, membership, trust })
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
-    node.handle(TUNNEL_PROTOCOL, tunnelHandler({
+    node.handle(TUNNEL_PROTOCOL, tunnelHandler({ halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000, stalledMs: config.tunnels.stalledSeconds * 1000 }, {
       admitsTunnelsFrom: (peer, connection) => peers.isTrusted(peer) || this.members.admitsTunnelsFrom(peer, connection),
       servesNetwork: vni => vni === ALLOWLIST_VNI || membership.byVni(vni) != null,
       lookupService: name => exposes.lookup(name),
       authorize: (peer, vni, service) => grants.authorize(peer, vni, service),
-      admit: peer => admission.admit(peer),
-      log,
+      admit: (peer, stream) => admission.admit(peer, stream),
+      log: limitedLog,
       refused: refusal => { observe.events.emit('tunnel.refused', refusal) }
     }), { maxInboundStreams: streamLimit, maxOutboundStreams: streamLimit })
     node.handle(SERVICES_PROTOCOL, servicesHandler({
@@ -119,7 +132,9 @@ export class Daemon {
     this.forwards = new ForwardManager({
       file: dataDir.forwards,
       dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
-      maxOutboundStreams: streamLimit
+      maxOutboundStreams: streamLimit,
+      halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000,
+      stalledMs: config.tunnels.stalledSeconds * 1000
     }, {
       node,
       access: {
@@ -131,7 +146,9 @@ export class Daemon {
       },
       log,
       tunnelObserver: observe.tunnelObserver,
-      events: observe.events
+      events: observe.events,
+      memory,
+      failureLog: limitedLog
     })
     this.maps = new MapManager(dataDir.maps, state.maps, {
       forwards: this.forwards, finder: this.finder, resolver: this.resolver, members: this.members, membership, peers, log
@@ -167,7 +184,8 @@ export class Daemon {
       maps: this.maps,
       stun: this.stun,
       events: observe.events,
-      ui
+      ui,
+      memory
     }, context)
     this.control = new ControlServer(dataDir.controlSocket, routes, { log })
   }
@@ -175,9 +193,12 @@ export class Daemon {
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {
     const { dataDir } = init
     await mkdir(dataDir.root, { recursive: true, mode: 0o700 })
+    await checkDataDirPermissions(dataDir.root)
     await acquirePidLock(dataDir.pidFile, dataDir.root)
     const started: Array<() => Promise<void> | void> = [async () => releasePidLock(dataDir.pidFile)]
     try {
+      const stale = await removeStaleTempFiles(dataDir.root)
+      if (stale.length > 0) components.log.warn({ files: stale }, 'removed stale temporary files from the data directory')
       const key = await loadOrCreateIdentity(dataDir.identityKey)
       const observe = new Observability(init.config, components)
       const trust = await TrustStore.load(dataDir.trust)
@@ -228,6 +249,8 @@ export class Daemon {
     this.members.stop()
     this.publisher.stop()
     await this.control.stop()
+    // open tunnels would hold the forwards' listeners and the node's stop until they end on their own
+    this.memory.abortAll('the daemon is stopping')
     await this.forwards.stop()
     await this.stun?.stop()
     await this.observe.stop()

@@ -27,6 +27,7 @@ import type { RelayStun } from '../nat/relay-stun.ts'
 import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
 import type { UiServer } from '../ui/ui-server.ts'
+import type { TunnelMemoryBudget } from '../tunnel/memory-budget.ts'
 
 export interface RouteComponents {
   node: MeshNode
@@ -47,6 +48,8 @@ export interface RouteComponents {
   events?: EventBus
   /** the dashboard, started by the first `GET /ui` */
   ui?: UiServer
+  /** the tunnel memory budget */
+  memory?: TunnelMemoryBudget
 }
 
 /** How long an invitation's certificate is valid when `--ttl` is not given. */
@@ -114,7 +117,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
     'POST /forwards': async ({ body }) => {
       const network = optionalText(body.network, 'network')
       knownNetworks(network == null ? undefined : [network])
-      return userError(async () => forwards.add(text(body.listen, 'listen'), text(body.target, 'target'), { network }))
+      return userError(async () => forwards.add(text(body.listen, 'listen'), text(body.target, 'target'), { network, gateway: optionalBoolean(body.gateway, 'gateway') }))
     },
     'DELETE /forwards': async ({ body }) => {
       const listen = text(body.listen, 'listen')
@@ -213,6 +216,11 @@ function optionalText (value: unknown, key: string): string | undefined {
 
 function optionalList (value: unknown, key: string): string[] | undefined {
   return value == null ? undefined : textList(value, key)
+}
+
+function optionalBoolean (value: unknown, key: string): boolean | undefined {
+  if (value != null && typeof value !== 'boolean') throw badRequest(`${key} must be true or false`)
+  return value as boolean | undefined
 }
 
 function textList (value: unknown, key: string): string[] {

@@ -36,6 +36,8 @@ export interface StatusView extends IdView {
   peers: number
   /** peers in the peer store, connected or not */
   knownPeers: number
+  /** bytes tunnels buffer now, the most seen since start, the budget (`tunnels.maxBufferedBytes`) and tunnels reset to keep within it */
+  tunnelBuffers?: { bufferedBytes: number, peakBytes: number, budgetBytes: number, resets: number }
 }
 
 export interface PeerView {
@@ -69,7 +71,7 @@ export interface StatusContext {
   startedAt: number
 }
 
-export async function statusView ({ node, exposes, forwards, membership, stun }: RouteComponents, context: StatusContext): Promise<StatusView> {
+export async function statusView ({ node, exposes, forwards, membership, stun, memory }: RouteComponents, context: StatusContext): Promise<StatusView> {
   const addresses = node.services.addresses.addresses()
   return {
     ...idView(node),
@@ -87,7 +89,8 @@ export async function statusView ({ node, exposes, forwards, membership, stun }:
     forwards: forwards.list().map(forward => `${forward.listen} -> ${forward.peer}/${forward.service}`),
     networks: membership.networks().map(network => network.name),
     peers: node.getPeers().length,
-    knownPeers: (await otherPeers(node)).length
+    knownPeers: (await otherPeers(node)).length,
+    ...(memory != null && { tunnelBuffers: memory.usage() })
   }
 }
 

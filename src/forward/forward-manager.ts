@@ -5,7 +5,7 @@ import { ProtocolType, SERVICE_NAME_PATTERN, statusName } from '../../protocols/
 import { openTunnel, TUNNEL_PROTOCOL, TunnelInterruptedError, TunnelRefusedError } from '../../protocols/tunnel/index.ts'
 import { describeError, dialPeer, newPeerStream } from '../node/dial-peer.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
-import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort, isLoopbackHost, parseHostPort } from '../tunnel/host-port.ts'
 import { TunnelStats } from '../tunnel/tunnel-stats.ts'
 import { PeerBackoff } from './peer-backoff.ts'
 import type { Logger } from '../log/logger.ts'
@@ -28,9 +28,12 @@ interface ForwardRecord {
   name?: string
   /** the `map` this forward belongs to (a member's virtual address), if any */
   map?: string
+  /** listening on an address other hosts can reach, as the user asked with `--gateway` (ssh -g) */
+  gateway?: boolean
 }
 
 export interface ForwardView extends ForwardRecord, TunnelStatsView {
+  gateway: boolean
   /** false when the address could not be bound at restore (see the log) */
   listening: boolean
 }
@@ -60,6 +63,10 @@ export interface ForwardManagerInit {
   file: string
   dialTimeoutMs: number
   maxOutboundStreams: number
+  /** a half-closed tunnel idle this long is reset both ways */
+  halfClosedIdleMs: number
+  /** a tunnel stalled by backpressure with no byte moving this long is reset both ways */
+  stalledMs: number
 }
 
 /** Whom this node may tunnel to, and in which network: the allowlist and the memberships. */
@@ -84,6 +91,10 @@ export interface ForwardManagerComponents {
   tunnelObserver?: TunnelObserver
   /** told of each failed connection (`tunnel.failed`) */
   events?: EventBus
+  /** where the one line per failed local connection goes (a log that limits repeats), else `log` */
+  failureLog?: { warn(context: object, message: string): void }
+  /** the tunnel memory budget the forwards' streams count against */
+  memory?: { track(peer: PeerId, stream: Stream): { release(): void } | undefined }
 }
 
 /**
@@ -123,9 +134,10 @@ export class ForwardManager {
   /**
    * `listen` is `[host:]port` (host 127.0.0.1 by default); `target` is `<peer>/<service>`
    * where the peer is a peer id, a name (allowlisted, or a member's), or `*` for any
-   * member that publishes the service.
+   * member that publishes the service. As OpenSSH's `ssh -L`, a forward listens on
+   * loopback only unless `gateway` (`--gateway`, `-g`) allows other hosts to use the tunnel.
    */
-  async add (listen: string, target: string, options: { network?: string, map?: string } = {}): Promise<ForwardView> {
+  async add (listen: string, target: string, options: { network?: string, map?: string, gateway?: boolean } = {}): Promise<ForwardView> {
     const slash = target.lastIndexOf('/')
     const [peerText, service] = [target.slice(0, slash), target.slice(slash + 1)]
     if (slash < 1 || !SERVICE_NAME_PATTERN.test(service)) throw new ForwardError(`"${target}" is not <peer>/<service>`)
@@ -137,7 +149,9 @@ export class ForwardManager {
         throw new ForwardError(`"${peerText}" is neither a peer id nor the name of a trusted peer or a member`)
       }
     }
-    const address = formatHostPort(listenAddress(listen, true))
+    const host = listenAddress(listen, true)
+    const address = formatHostPort(host)
+    if (!isLoopbackHost(host.host) && options.gateway !== true) throw new ForwardError(gatewayRefusal(address))
     if (this.forwards.has(address)) throw new ForwardError(`${address} is already forwarded: unforward it first`)
     const forward = this.create({
       listen: address,
@@ -145,7 +159,8 @@ export class ForwardManager {
       service,
       ...(options.network != null && { network: options.network }),
       ...(peer !== '*' && peer !== peerText && { name: peerText }),
-      ...(options.map != null && { map: options.map })
+      ...(options.map != null && { map: options.map }),
+      ...(options.gateway === true && !isLoopbackHost(host.host) && { gateway: true })
     })
     await this.listen(forward)
     this.forwards.set(forward.record.listen, forward)
@@ -192,6 +207,8 @@ export class ForwardManager {
 
   private async listen (forward: Forward): Promise<void> {
     const { host, port } = parseHostPort(forward.record.listen, { allowZero: true })
+    // a record saved before --gateway existed, or edited by hand: not opened to the network silently
+    if (!isLoopbackHost(host) && forward.record.gateway !== true) throw new ForwardError(gatewayRefusal(forward.record.listen))
     await new Promise<void>((resolve, reject) => {
       forward.server.once('error', reject)
       forward.server.listen(port, host, () => {
@@ -214,7 +231,8 @@ export class ForwardManager {
     const context = { listen: record.listen, peer: record.peer, service: record.service }
     const fail = (kind: string, reason: string): void => {
       stats.failed(kind)
-      log.warn({ ...context, status: kind }, `forwarded connection closed: ${reason}`)
+      const lines = this.components.failureLog ?? log
+      lines.warn({ ...context, status: kind }, `forwarded connection closed: ${reason}`)
       this.components.events?.emit('tunnel.failed', { ...context, kind, reason })
       socket.destroy()
     }
@@ -234,15 +252,22 @@ export class ForwardManager {
     }
     if (opened == null || !('tunnel' in opened)) return fail(opened?.kind ?? 'peer_unreachable', opened?.reason ?? 'no peer to tunnel to')
     const { tunnel, vni } = opened
+    const memory = this.components.memory?.track(tunnel.connection.remotePeer, tunnel.stream)
+    if (this.components.memory != null && memory == null) {
+      tunnel.stream.abort(new ForwardError('the tunnel memory budget is spent'))
+      return fail('overloaded', 'the tunnel memory budget (tunnels.maxBufferedBytes) is nearly spent: try again later')
+    }
     const trace = { traceId: randomBytes(16).toString('hex'), spanId: randomBytes(8).toString('hex'), traceFlags: 0 }
     try {
-      await openTunnel(tunnel.stream, tunnel.connection, socket, { service: record.service, vni, protocolType: ProtocolType.TCP, trace }, stats)
+      await openTunnel(tunnel.stream, tunnel.connection, socket, { service: record.service, vni, protocolType: ProtocolType.TCP, trace }, stats, { halfClosedIdleMs: this.init.halfClosedIdleMs, stalledMs: this.init.stalledMs })
     } catch (err: any) {
       if (err instanceof TunnelRefusedError) return fail(statusName(err.status), err.message)
       if (err instanceof TunnelInterruptedError) return fail('reset', `the tunnel was cut: ${err.message}`)
       if (err?.name === 'UnsupportedProtocolError') return fail('reset', err.message)
       // a peer resets the streams of peers it does not trust before reading them
       fail('reset', `${describeError(err)} (if this happens on every connection: does the peer trust this node?)`)
+    } finally {
+      memory?.release()
     }
   }
 
@@ -294,7 +319,11 @@ function listenAddress (listen: string, allowZero: boolean): HostPort {
 }
 
 function view (forward: Forward): ForwardView {
-  return { ...forward.record, listening: forward.listening, ...forward.stats.snapshot() }
+  return { ...forward.record, gateway: forward.record.gateway === true, listening: forward.listening, ...forward.stats.snapshot() }
+}
+
+function gatewayRefusal (address: string): string {
+  return `${address} is not a loopback address: anyone who can reach this host could use the tunnel; pass --gateway (-g) to allow that, as with ssh -g`
 }
 
 async function close (server: Server): Promise<void> {

@@ -18,6 +18,7 @@ import { decideLimitsPerCircuit, relayGater, relayServer } from '../nat/relay-po
 import { REVOCATIONS_DHT_NAMESPACE, selectRevocationsRecord, validateRevocationsRecord } from '../../protocols/membership/index.ts'
 import { MEMBER_RECORD_DHT_NAMESPACE, selectMemberRecord, validateMemberRecord } from '../../protocols/records/index.ts'
 import { relayReservations } from '../nat/relay-reservations.ts'
+import { ReservationSlots } from '../nat/reservation-slots.ts'
 import { addressView } from './address-view.ts'
 import { coalescingTcpWrites } from './coalescing-tcp-writes.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
@@ -26,6 +27,7 @@ import { libp2pLogger } from './libp2p-logger.ts'
 import { meshScope } from './mesh-scope.ts'
 import { noiseCrypto } from './noise-crypto.ts'
 import { optimisticSelect } from './optimistic-select.ts'
+import { pendingPerHost } from './pending-per-host.ts'
 import { relaysOf } from './reachability.ts'
 import { isTcp } from './transport-name.ts'
 import { capYamuxFrames } from './yamux-frame-size.ts'
@@ -70,6 +72,8 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
   holdBackWindowUpdates()
   capYamuxFrames(STREAM_CHUNK_BYTES)
   const scope = meshScope(config.bootstrap)
+  // who may hold a reservation on this node as a relay
+  const slots = new ReservationSlots(config.relay, isTrusted)
   // read when a WebRTC connection starts, by which time the node exists
   let node: MeshNode | undefined
   const rtcConfiguration = (): { iceServers: Array<{ urls: string }> } => ({
@@ -103,14 +107,17 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
       maxConnections: config.connections.max,
       inboundConnectionThreshold: config.connections.inboundPerSecondPerHost,
       maxIncomingPendingConnections: config.connections.maxIncomingPending,
+      // noise and the muxer negotiation of an inbound connection, before it is authenticated
+      inboundUpgradeTimeout: config.connections.handshakeTimeoutSeconds * 1000,
       dialTimeout: config.connections.dialTimeoutSeconds * 1000,
       addressSorter: dialOrder
     },
-    connectionGater: {
+    connectionGater: slots.gater({
       ...relayGater(config.relay, isTrusted),
+      ...pendingPerHost({ maxPerHost: config.connections.maxIncomingPendingPerHost }),
       denyDialPeer: async peer => isBanned(peer),
       denyInboundEncryptedConnection: async peer => isBanned(peer)
-    },
+    }),
     services: {
       identify: identify(),
       // tells connected peers (the DHT servers among them) of new addresses, such as a reservation's /p2p-circuit address
@@ -135,7 +142,10 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
       ...(config.relay.enabled && { relay: relayServer(config.relay) })
     }
   })
-  if (node.services.relay != null) decideLimitsPerCircuit(node.services.relay, isTrusted)
+  if (node.services.relay != null) {
+    decideLimitsPerCircuit(node.services.relay, isTrusted)
+    slots.attach(node, node.services.relay)
+  }
   return node
 }
 

@@ -1,3 +1,5 @@
+import { isIP, isIPv4 } from 'node:net'
+
 export interface HostPort {
   host: string
   port: number
@@ -13,7 +15,23 @@ export function parseHostPort (text: string, options: { defaultHost?: string, al
   if (match == null || !Number.isInteger(port) || port > 65535 || (port === 0 && options.allowZero !== true)) {
     throw new Error(`"${text}" is not ${options.defaultHost != null ? '[host:]port' : 'host:port'} (e.g. 127.0.0.1:8080)`)
   }
-  return { host: (match[1] ?? '') || (match[2] ?? '') || (options.defaultHost ?? ''), port }
+  const host = (match[1] ?? '') || (match[2] ?? '') || (options.defaultHost ?? '')
+  if (!isPossibleHost(host)) throw new Error(`"${host}" in "${text}" is neither an IP address nor a possible host name`)
+  return { host, port }
+}
+
+/** A DNS name as RFC 1123 allows it: dot-separated labels of letters, digits and inner dashes, 1-63 long, 253 in all. */
+const HOST_NAME = /^(?=.{1,253}\.?$)[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i
+
+/** An IP address literal or a host name that could resolve; `"a b"` or `"x_y!"` cannot. */
+export function isPossibleHost (host: string): boolean {
+  return isIP(host) !== 0 || HOST_NAME.test(host)
+}
+
+/** 127.0.0.0/8, ::1, `localhost`: only this host can connect there. */
+export function isLoopbackHost (host: string): boolean {
+  if (host === 'localhost' || host === '::1') return true
+  return isIPv4(host) && host.startsWith('127.')
 }
 
 export function formatHostPort ({ host, port }: HostPort): string {
