@@ -57,7 +57,7 @@ export class ExposeRegistry {
     if (!(SERVICE_PROTOCOLS as readonly string[]).includes(proto)) throw new ExposeError(`--proto ${proto}: expected one of ${SERVICE_PROTOCOLS.join(', ')}`)
     let address
     try {
-      address = parseHostPort(target)
+      address = parseHostPort(target, { checkHost: true })
     } catch (err: any) {
       throw new ExposeError(err.message)
     }
