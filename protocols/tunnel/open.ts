@@ -28,7 +28,7 @@ export async function openTunnel (stream: Stream, connection: Connection, socket
   stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES
   stream.send(encodeRequest(request))
   let cut: string | undefined
-  const watch = new TunnelWatch(socket, stream, { halfClosedIdleMs: options.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS, stalledMs: options.stalledMs ?? STALLED_MS }, reason => { cut = reason })
+  const watch = new TunnelWatch(socket, stream, { halfClosedIdleMs: options.halfClosedIdleMs ?? HALF_CLOSED_IDLE_MS, stalledMs: options.stalledMs ?? STALLED_MS, deferFin: true }, reason => { cut = reason })
   pumpSocketToStream(socket, stream, bytes => { watch.sentUp(); counters.bytesOut(bytes) }, watch)
   let response, rest
   try {
@@ -44,7 +44,7 @@ export async function openTunnel (stream: Stream, connection: Connection, socket
     throw new TunnelRefusedError(response.status, response.reason)
   }
   counters.opened()
-  pumpStreamToSocket(stream, connection, socket, rest, bytes => { watch.touch(); counters.bytesIn(bytes) }, reason => { cut = reason }, watch)
+  pumpStreamToSocket(stream, connection, socket, rest, bytes => { watch.sentDown(); counters.bytesIn(bytes) }, reason => { cut = reason }, watch)
   await bothClosed(socket, stream)
   counters.closed()
   if (cut != null) throw new TunnelInterruptedError(cut)

@@ -18,8 +18,9 @@ import type { Socket } from 'node:net'
  * - a half-closed tunnel that carries nothing for `halfClosedIdleMs`, or one stalled
  *   by backpressure that carries nothing for `stalledMs`, is reset both ways
  *   (`TunnelWatch`), so nothing holds a tunnel's slot once both ends are gone;
- * - the stream's FIN reaches the socket once the socket's own bytes have stopped
- *   flowing for a moment (`TunnelWatch.whenUpstreamQuiet`), so that a RST for them wins;
+ * - on the opener, the far end's FIN reaches a client whose latest bytes had no answer
+ *   yet once it has stopped sending for a moment (`TunnelWatch.whenUpstreamQuiet`), so
+ *   that a RST for those bytes wins;
  * - backpressure both ways: the socket is paused while the stream's send buffer is
  *   full, and the stream (so its yamux window) while the socket's write buffer is full.
  * The two directions start separately: the opener sends right behind its envelope but
@@ -149,6 +150,8 @@ export interface TunnelWatchOptions {
   halfClosedIdleMs: number
   /** a tunnel held by backpressure (a side that does not read) that carries no byte this long is reset */
   stalledMs: number
+  /** hold the far end's FIN while the local client's latest bytes have had no answer (the opener: its local end is the client) */
+  deferFin?: boolean
 }
 
 /**
@@ -171,6 +174,7 @@ export class TunnelWatch {
   private readonly stalls = { up: false, down: false }
   private over = false
   private lastUp = 0
+  private lastDown = 0
 
   constructor (socket: Socket, stream: Stream, options: TunnelWatchOptions, onExpire?: (reason: string) => void) {
     this.socket = socket
@@ -197,6 +201,12 @@ export class TunnelWatch {
     this.timer?.refresh()
   }
 
+  /** bytes went from the stream to the local socket */
+  sentDown (): void {
+    this.lastDown = Date.now()
+    this.timer?.refresh()
+  }
+
   /** bytes went from the local socket to the stream */
   sentUp (): void {
     this.lastUp = Date.now()
@@ -204,20 +214,26 @@ export class TunnelWatch {
   }
 
   /**
-   * Runs `end` (the FIN to the local socket) once the socket -> stream direction has been
-   * quiet for FIN_QUIET_MS, or after FIN_DEFER_MAX_MS at most. While the local client is
-   * still sending, the far service may have closed without reading: its RST for those
-   * bytes is on its way back, and a FIN delivered first would let a client that finishes
-   * its upload meanwhile close cleanly, as if it had all arrived. TCP makes no promise on
-   * when a FIN arrives; a client that is not sending (the usual request, FIN, reply)
-   * gets it at once.
+   * Runs `end` (the FIN to the local socket) at once, or, on the opener (`deferFin`)
+   * when the local client's latest bytes have had no answer from the far end yet, once
+   * the client has stopped sending for FIN_QUIET_MS (at most FIN_DEFER_MAX_MS later).
+   * The far service may have closed without reading them: its RST is on its way back,
+   * and a FIN delivered first would let a client that finishes its upload meanwhile
+   * close cleanly, as if it had all arrived. TCP makes no promise on when a FIN arrives;
+   * a client that got an answer to its last bytes (request, reply, FIN) or that is not
+   * sending gets it at once.
    */
   whenUpstreamQuiet (end: () => void): void {
+    if (this.options.deferFin !== true) {
+      end()
+      return
+    }
     const deadline = Date.now() + FIN_DEFER_MAX_MS
     const check = (): void => {
       if (this.socket.destroyed) return
       const now = Date.now()
-      const busy = this.stalls.up || now - this.lastUp < FIN_QUIET_MS
+      const unanswered = this.lastUp > this.lastDown
+      const busy = unanswered && (this.stalls.up || now - this.lastUp < FIN_QUIET_MS)
       if (!busy || now >= deadline) {
         end()
         return

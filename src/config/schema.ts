@@ -59,7 +59,7 @@ export const configSchema = z.strictObject({
     untrustedDurationSeconds: seconds,
     untrustedDataBytes: z.number().int().min(1),
     stun: z.boolean()
-  }).refine(relay => relay.reservedForTrusted < relay.maxReservations, { message: 'relay.reservedForTrusted must be less than relay.maxReservations', path: ['reservedForTrusted'] }),
+  }),
   nat: z.strictObject({
     reservations: z.number().int().min(0),
     holePunching: z.boolean(),
@@ -73,7 +73,7 @@ export const configSchema = z.strictObject({
     maxBufferedBytesPerPeer: z.number().int().min(1024 * 1024),
     halfClosedIdleSeconds: seconds,
     stalledSeconds: seconds
-  }).refine(tunnels => tunnels.reservedForOthers < tunnels.maxTotal, { message: 'tunnels.reservedForOthers must be less than tunnels.maxTotal', path: ['reservedForOthers'] }),
+  }),
   metrics: z.strictObject({
     listen: hostPort.nullable()
   }),

@@ -83,7 +83,7 @@ export class ExposeRegistry {
     if (badNetwork != null) throw new ExposeError(`--network ${badNetwork}: expected a network name (lowercase letters, digits, dashes)`)
     let address
     try {
-      address = parseHostPort(target)
+      address = parseHostPort(target, { checkHost: true })
     } catch (err: any) {
       throw new ExposeError(err.message)
     }

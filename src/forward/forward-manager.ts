@@ -312,7 +312,7 @@ export class ForwardManager {
 /** `[host:]port` as users type it, host 127.0.0.1 by default. */
 function listenAddress (listen: string, allowZero: boolean): HostPort {
   try {
-    return parseHostPort(listen, { defaultHost: '127.0.0.1', allowZero })
+    return parseHostPort(listen, { defaultHost: '127.0.0.1', allowZero, checkHost: true })
   } catch (err: any) {
     throw new ForwardError(err.message)
   }

@@ -59,7 +59,9 @@ export class ReservationSlots {
       untrusted++
       if (ip != null && hostOf(reservation.addr) === ip) sameIp++
     }
-    if (untrusted >= this.init.maxReservations - this.init.reservedForTrusted) return true
+    // at most half the reservations are held back, whatever maxReservations is
+    const reserved = Math.min(this.init.reservedForTrusted, Math.floor(this.init.maxReservations / 2))
+    if (untrusted >= this.init.maxReservations - reserved) return true
     return ip != null && sameIp >= this.init.maxReservationsPerIp
   }
 

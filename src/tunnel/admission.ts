@@ -32,8 +32,9 @@ export class TunnelAdmission {
   private readonly memory?: TunnelMemoryBudget
 
   constructor (limits: TunnelLimits, memory?: TunnelMemoryBudget) {
-    this.limits = limits
-    this.light = lightPeerTunnels(limits.reservedForOthers)
+    // at most half the slots are held back, whatever maxTotal is
+    this.limits = { ...limits, reservedForOthers: Math.min(limits.reservedForOthers, Math.floor(limits.maxTotal / 2)) }
+    this.light = lightPeerTunnels(this.limits.reservedForOthers)
     this.memory = memory
   }
 

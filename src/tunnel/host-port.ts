@@ -7,16 +7,18 @@ export interface HostPort {
 
 /**
  * `host:port`, `[v6]:port`, or with `defaultHost`, a bare `port`. Ports are 1-65535,
- * or 0 where `allowZero` (a listener that takes any free port).
+ * or 0 where `allowZero` (a listener that takes any free port). With `checkHost`, the
+ * host must be an IP address or a possible host name (what users type is checked; state
+ * saved before the check existed still loads).
  */
-export function parseHostPort (text: string, options: { defaultHost?: string, allowZero?: boolean } = {}): HostPort {
+export function parseHostPort (text: string, options: { defaultHost?: string, allowZero?: boolean, checkHost?: boolean } = {}): HostPort {
   const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):(\d+)$/.exec(text) ?? (options.defaultHost != null ? /^()()(\d+)$/.exec(text) : null)
   const port = Number(match?.[3])
   if (match == null || !Number.isInteger(port) || port > 65535 || (port === 0 && options.allowZero !== true)) {
     throw new Error(`"${text}" is not ${options.defaultHost != null ? '[host:]port' : 'host:port'} (e.g. 127.0.0.1:8080)`)
   }
   const host = (match[1] ?? '') || (match[2] ?? '') || (options.defaultHost ?? '')
-  if (!isPossibleHost(host)) throw new Error(`"${host}" in "${text}" is neither an IP address nor a possible host name`)
+  if (options.checkHost === true && !isPossibleHost(host)) throw new Error(`"${host}" in "${text}" is neither an IP address nor a possible host name`)
   return { host, port }
 }
 

@@ -52,4 +52,10 @@ describe('tunnel admission', () => {
     assert.notEqual(admission.admit(who), undefined)
     assert.equal(admission.admit(who), undefined)
   })
+
+  it('holds back at most half the slots when maxTotal is lowered below the reserve', async () => {
+    const admission = new TunnelAdmission({ maxPerPeer: 100, maxTotal: 100, reservedForOthers: 512 })
+    const busy = await peer()
+    assert.equal(fill(admission, busy, 200).length, 50, 'a busy peer gets the half that is not held back')
+  })
 })

@@ -26,6 +26,8 @@ describe('forwards listen on loopback unless --gateway', () => {
       { listen: '0.0.0.0:0', peer, service: 'old' },
       { listen: '127.0.0.1:0', peer, service: 'local' }
     ]), { mode: 0o600 })
+    // saved before targets were checked: still loaded (and shown down), never a reason not to start
+    await writeFile(join(dir, 'services.json'), JSON.stringify([{ name: 'old', target: 'a b:80', proto: 'tcp' }]), { mode: 0o600 })
     restored = await TestDaemon.start({ dataDir: dir })
   })
 
@@ -63,6 +65,8 @@ describe('forwards listen on loopback unless --gateway', () => {
     assert.equal(views.find(entry => entry.service === 'old').listening, false)
     assert.equal(views.find(entry => entry.service === 'local').listening, true)
     assert.match(restored.stderr, /cannot restore forward: 0\.0\.0\.0:0 is not a loopback address/)
+    const saved = await cliJson<any[]>(restored.dataDir, ['services'])
+    assert.deepEqual(saved.map(service => [service.name, service.target, service.up]), [['old', 'a b:80', false]])
   })
 
   for (const target of ['a b:80', 'x_y!:80', 'bad-.example:22', `${'a'.repeat(64)}.example:22`]) {
