@@ -33,6 +33,8 @@ export interface RecordPublisherComponents {
 export class RecordPublisher {
   private readonly components: RecordPublisherComponents
   private readonly latest = new Map<string, MemberRecord>()
+  /** what was last published in each network, so that a change is logged once */
+  private readonly announced = new Map<string, string>()
   private timer?: NodeJS.Timeout
   private soon?: NodeJS.Timeout
   private readonly controller = new AbortController()
@@ -98,7 +100,11 @@ export class RecordPublisher {
         for await (const _event of node.services.dht.put(memberRecordKey(network.key, network.certificate.name), record.bytes, options)) {}
         await node.contentRouting.provide(networkMembersCid(network.key), options)
         for (const service of record.services) await node.contentRouting.provide(serviceProvidersCid(network.key, service.name), options)
-        log.debug({ network: network.name, services: record.services.map(service => service.name) }, 'member record published')
+        const services = record.services.map(service => service.name)
+        if (this.announced.get(network.name) !== services.join(',')) {
+          this.announced.set(network.name, services.join(','))
+          log.info({ network: network.name, services }, 'member record published')
+        }
       } catch (err) {
         if (!this.controller.signal.aborted) log.debug({ network: network.name, err: describeError(err) }, 'cannot publish the member record yet (retrying at the next refresh)')
       }

@@ -11,6 +11,11 @@ import type { AbortOptions } from '@libp2p/interface'
 
 /** One DHT lookup may take this long. */
 const LOOKUP_TIMEOUT_MS = 10_000
+/**
+ * A record is answered from the cache until it expires, but for a minute at most: a
+ * member's record lives an hour, and the services it publishes may change meanwhile.
+ */
+const CACHE_MAX_AGE_MS = 60_000
 
 /** A member as `resolve` shows it. */
 export interface ResolvedMember {
@@ -39,7 +44,7 @@ export interface ResolverComponents {
 
 /**
  * `resolve <name>`: a member's signed record (protocols/records/SPEC.md), from this node's
- * cache while it is valid, else from the DHT. A reader takes the record with the highest
+ * cache while it is valid (a minute at most), else from the DHT. A reader takes the record with the highest
  * sequence among those that pass every check (the network is its own, the certificate
  * verifies and is not revoked, the record's signature, its expiry, its name), so a name
  * whose certificate moved to a new peer id is followed once the new record is valid.
@@ -47,7 +52,7 @@ export interface ResolverComponents {
  */
 export class Resolver {
   private readonly components: ResolverComponents
-  private readonly cache = new Map<string, MemberRecord>()
+  private readonly cache = new Map<string, { record: MemberRecord, until: number }>()
   private readonly logged = new Set<string>()
 
   constructor (components: ResolverComponents) {
@@ -86,11 +91,12 @@ export class Resolver {
   }
 
   private cached (network: Network, name: string): MemberRecord | undefined {
-    const record = this.cache.get(cacheKey(network, name))
-    if (record == null) return undefined
+    const entry = this.cache.get(cacheKey(network, name))
+    if (entry == null) return undefined
+    const { record } = entry
     const now = Math.floor(Date.now() / 1000)
     const { certificate } = record
-    if (record.expiresAt <= now || certificate.notAfter <= now || isRevoked(network.revocations, certificate.peerId, certificate.serial)) {
+    if (entry.until <= Date.now() || record.expiresAt <= now || certificate.notAfter <= now || isRevoked(network.revocations, certificate.peerId, certificate.serial)) {
       this.cache.delete(cacheKey(network, name))
       return undefined
     }
@@ -126,7 +132,7 @@ export class Resolver {
     }
     const key = cacheKey(network, record.certificate.name)
     const previous = this.cache.get(key)
-    if (previous == null || record.sequence >= previous.sequence) this.cache.set(key, record)
+    if (previous == null || record.sequence >= previous.record.sequence) this.cache.set(key, { record, until: Date.now() + CACHE_MAX_AGE_MS })
     await this.components.node.peerStore.merge(record.certificate.peerId, { multiaddrs: record.addresses.map(address => multiaddr(address)) }).catch(() => {})
     return record
   }
