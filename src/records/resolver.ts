@@ -16,6 +16,13 @@ const LOOKUP_TIMEOUT_MS = 10_000
  * member's record lives an hour, and the services it publishes may change meanwhile.
  */
 const CACHE_MAX_AGE_MS = 60_000
+/**
+ * Once a valid record has come back, the lookup listens this much longer for a newer
+ * one (a name that moved, a refresh not everywhere yet) and then stops: kad-dht would
+ * otherwise walk every path to its end, seconds on a busy mesh, for copies of the same
+ * record.
+ */
+const NEWER_RECORD_GRACE_MS = 250
 
 /** A member as `resolve` shows it. */
 export interface ResolvedMember {
@@ -106,15 +113,21 @@ export class Resolver {
   private async lookup (network: Network, name: string, options: AbortOptions): Promise<MemberRecord | undefined> {
     const { node, log } = this.components
     let best: MemberRecord | undefined
+    const enough = new AbortController()
+    let grace: NodeJS.Timeout | undefined
+    const signal = AbortSignal.any([enough.signal, options.signal ?? AbortSignal.timeout(LOOKUP_TIMEOUT_MS)])
     try {
-      for await (const event of node.services.dht.get(memberRecordKey(network.key, name), { signal: options.signal ?? AbortSignal.timeout(LOOKUP_TIMEOUT_MS) })) {
+      for await (const event of node.services.dht.get(memberRecordKey(network.key, name), { signal })) {
         if (event.name !== 'VALUE') continue
         const record = await this.accept(network, event.value, name)
         if (record != null && (best == null || record.sequence > best.sequence)) best = record
+        if (best != null) grace ??= setTimeout(() => { enough.abort() }, NEWER_RECORD_GRACE_MS)
       }
     } catch (err) {
-      // a lookup that found nothing ends with an error from kad-dht: only the records count
-      log.debug({ name, network: network.name, err: describeError(err) }, 'DHT lookup ended')
+      // a lookup that found nothing ends with an error from kad-dht, and one cut short with an abort: only the records count
+      if (!enough.signal.aborted) log.debug({ name, network: network.name, err: describeError(err) }, 'DHT lookup ended')
+    } finally {
+      clearTimeout(grace)
     }
     return best
   }
