@@ -1,17 +1,10 @@
-import { concat } from 'uint8arrays/concat'
+import { concatBytes, parseHexDump } from '../helpers/spec-corpus.ts'
 import { readFileSync } from 'node:fs'
 import type { Uint8ArrayList } from 'uint8arraylist'
 import { ProtocolType, RoutingHint, Status } from '../../protocols/envelope/index.ts'
 import type { EnvelopeDecoder, RequestEnvelope, ResponseEnvelope } from '../../protocols/envelope/index.ts'
 
-/** Bytes from the hex dump format of SPEC.md and the fixtures: hex pairs, whitespace, `#` comments. */
-export function parseHexDump (text: string): Uint8Array {
-  const digits = text.replace(/#.*$/gm, '').replace(/\s+/g, '')
-  if (!/^(?:[0-9a-fA-F]{2})*$/.test(digits)) {
-    throw new Error(`not a hex dump: ${text}`)
-  }
-  return Uint8Array.from(digits.match(/../g) ?? [], (pair) => parseInt(pair, 16))
-}
+export { concatBytes, parseHexDump } from '../helpers/spec-corpus.ts'
 
 /** The worked examples of SPEC.md, by name, read from its ```hex example=NAME blocks. */
 export function specExamples (): Map<string, Uint8Array> {
@@ -70,10 +63,6 @@ export const RESPONSE_UNSUPPORTED_EXAMPLE: ResponseEnvelope = {
   vni: 42,
   unsupportedOption: { optionClass: 0xfffa, type: 0xc0 },
   skippedOptions: []
-}
-
-export function concatBytes (...parts: Uint8Array[]): Uint8Array {
-  return concat(parts)
 }
 
 /**

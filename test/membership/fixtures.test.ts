@@ -1,18 +1,19 @@
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import {
   decodeCertificate, decodeRevocationList, decodeToken, MembershipError, MessageDecoder, verifyCertificate,
   verifyRevocationList
 } from '../../protocols/membership/index.ts'
-import { buildFixtures, FIXTURE_DIRECTORY, manifestText } from './generate-fixtures.ts'
-import { keys, parseHexDump, specErrorNames } from './vectors.ts'
+import { corpusIntegrityTests, parseHexDump, readCorpusFile } from '../helpers/spec-corpus.ts'
+import { buildFixtures, FIXTURE_DIRECTORY } from './generate-fixtures.ts'
+import { keys, specErrorNames } from './vectors.ts'
 import type { Fixture, Manifest } from './generate-fixtures.ts'
 
 const manifest: Manifest = JSON.parse(readFileSync(new URL('manifest.json', FIXTURE_DIRECTORY), 'utf8'))
 
 function read (file: string): string {
-  return readFileSync(new URL(file, FIXTURE_DIRECTORY), 'utf8')
+  return readCorpusFile(FIXTURE_DIRECTORY, file)
 }
 
 /** Feeds a message in chunks of `chunkSize`, then ends the stream. */
@@ -55,23 +56,7 @@ async function check (fixture: Fixture, chunkSize: number): Promise<void> {
 }
 
 describe('hostile input corpus (test/fixtures/membership/)', () => {
-  it('lists every fixture file, and only existing ones', () => {
-    const files = readdirSync(FIXTURE_DIRECTORY).filter((file) => file !== 'manifest.json').sort()
-    assert.deepEqual(manifest.fixtures.map(({ file }) => file).sort(), files)
-  })
-
-  it('is exactly what the generator builds from the fixed seeds', async () => {
-    const { manifest: built, files } = await buildFixtures()
-    assert.equal(manifestText(built), read('manifest.json'))
-    for (const [file, content] of files) assert.equal(content, read(file), file)
-  })
-
-  it('expects only errors that SPEC.md lists', () => {
-    const names = specErrorNames()
-    for (const { file, error } of manifest.fixtures) {
-      if (error !== null) assert.ok(names.has(error), `${file}: ${error}`)
-    }
-  })
+  corpusIntegrityTests(FIXTURE_DIRECTORY, manifest, buildFixtures, specErrorNames())
 
   for (const fixture of manifest.fixtures) {
     it(`${fixture.file}: ${fixture.error ?? 'valid'}`, async () => {

@@ -5,7 +5,6 @@
  * are exactly what this builds.
  */
 
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { toString } from 'uint8arrays/to-string'
 import { fromString } from 'uint8arrays/from-string'
 import {
@@ -14,8 +13,10 @@ import {
 } from '../../protocols/membership/index.ts'
 import { signedData } from '../../protocols/membership/signing.ts'
 import {
-  certificateExample, concatBytes, hexDump, keys, NOT_AFTER, NOT_BEFORE, NOW, tokenAddresses
+  certificateExample, keys, NOT_AFTER, NOT_BEFORE, NOW, tokenAddresses
 } from './vectors.ts'
+import { concatBytes, hexDump, writeCorpus } from '../helpers/spec-corpus.ts'
+import type { CorpusManifest } from '../helpers/spec-corpus.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export const FIXTURE_DIRECTORY = new URL('../fixtures/membership/', import.meta.url)
@@ -40,11 +41,7 @@ export interface Fixture {
   error: string | null
 }
 
-export interface Manifest {
-  generator: string
-  seeds: string
-  fixtures: Fixture[]
-}
+export type Manifest = CorpusManifest<Fixture>
 
 /** Offsets of fields in the example certificate (SPEC.md section 8.1). */
 const AT = { version: 0, vni: 39, peerId: 43, name: 82, group2: 91, role: 94, notBefore: 95, notAfter: 103, serial: 111 }
@@ -172,14 +169,4 @@ export async function buildFixtures (): Promise<{ manifest: Manifest, files: Map
   return { manifest, files }
 }
 
-export function manifestText (manifest: Manifest): string {
-  return JSON.stringify(manifest, null, 2) + '\n'
-}
-
-if (import.meta.filename === process.argv[1]) {
-  const { manifest, files } = await buildFixtures()
-  mkdirSync(FIXTURE_DIRECTORY, { recursive: true })
-  for (const [file, content] of files) writeFileSync(new URL(file, FIXTURE_DIRECTORY), content)
-  writeFileSync(new URL('manifest.json', FIXTURE_DIRECTORY), manifestText(manifest))
-  console.log(`wrote ${files.size} fixtures and manifest.json to ${FIXTURE_DIRECTORY.pathname}`)
-}
+if (import.meta.filename === process.argv[1]) writeCorpus(FIXTURE_DIRECTORY, await buildFixtures())

@@ -6,40 +6,11 @@
  */
 
 import { multiaddr } from '@multiformats/multiaddr'
+import { annotate, split } from '../helpers/spec-corpus.ts'
 import {
   encodeMessage, encodeToken, signCertificate, signRevocationList
 } from '../../protocols/membership/index.ts'
 import { certificateExample, keys, revocationListExample, tokenAddresses } from './vectors.ts'
-
-type Field = [bytes: Uint8Array, comment: string]
-
-function hex (bytes: Uint8Array): string {
-  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join(' ')
-}
-
-/** One field per line (16 bytes a line at most), its comment on its first line. */
-function annotate (fields: Field[]): string {
-  const rows: Array<[string, string]> = []
-  for (const [bytes, comment] of fields) {
-    for (let offset = 0; offset < bytes.length || offset === 0; offset += 16) {
-      rows.push([hex(bytes.subarray(offset, offset + 16)), offset === 0 ? comment : ''])
-    }
-  }
-  const width = Math.max(...rows.map(([line]) => line.length))
-  return rows.map(([line, comment]) => comment === '' ? line : `${line.padEnd(width)}  # ${comment}`).join('\n')
-}
-
-/** Cuts `bytes` into consecutive fields of the given lengths. */
-function split (bytes: Uint8Array, layout: Array<[number, string]>): Field[] {
-  let offset = 0
-  const fields: Field[] = layout.map(([length, comment]) => {
-    const field: Field = [bytes.subarray(offset, offset + length), comment]
-    offset += length
-    return field
-  })
-  if (offset !== bytes.length) throw new Error(`layout covers ${offset} of ${bytes.length} bytes`)
-  return fields
-}
 
 const { network, bob, mallory, alice } = await keys()
 const certificate = await signCertificate(await certificateExample(), network)

@@ -4,10 +4,9 @@
  * deterministic), so the bytes never change.
  */
 
-import { readFileSync } from 'node:fs'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { concat } from 'uint8arrays/concat'
+import { specErrorNames as errorNamesOf, specExamples as examplesOf } from '../helpers/spec-corpus.ts'
 import type { CertificateFields, RevocationListFields } from '../../protocols/membership/index.ts'
 import type { Ed25519PrivateKey, PeerId } from '@libp2p/interface'
 
@@ -93,42 +92,10 @@ export async function tokenAddresses (): Promise<string[]> {
   return [`/ip4/192.0.2.10/tcp/4001/p2p/${alice}`, `/dns4/admin.example.com/udp/4001/quic-v1/p2p/${alice}`]
 }
 
-/** Bytes from the hex dump format of SPEC.md and the fixtures: hex pairs, whitespace, `#` comments. */
-export function parseHexDump (text: string): Uint8Array {
-  const digits = text.replace(/#.*$/gm, '').replace(/\s+/g, '')
-  if (!/^(?:[0-9a-fA-F]{2})*$/.test(digits)) {
-    throw new Error(`not a hex dump: ${text}`)
-  }
-  return Uint8Array.from(digits.match(/../g) ?? [], (pair) => parseInt(pair, 16))
-}
+const SPEC = new URL('../../protocols/membership/SPEC.md', import.meta.url)
 
-function readSpec (): string {
-  return readFileSync(new URL('../../protocols/membership/SPEC.md', import.meta.url), 'utf8')
-}
-
-/** The worked examples of SPEC.md, by name: ```hex example=NAME blocks as bytes, ```text example=NAME blocks as text. */
-export function specExamples (): Map<string, Uint8Array | string> {
-  const examples = new Map<string, Uint8Array | string>()
-  for (const [, kind, name, body] of readSpec().matchAll(/^```(hex|text) example=(\S+)\n([\s\S]*?)^```$/gm)) {
-    examples.set(name, kind === 'hex' ? parseHexDump(body) : body.trim())
-  }
-  return examples
-}
+/** The worked examples of SPEC.md, by name. */
+export const specExamples = (): Map<string, Uint8Array | string> => examplesOf(SPEC)
 
 /** The error table of SPEC.md: every error `name` it lists. */
-export function specErrorNames (): Set<string> {
-  return new Set([...readSpec().matchAll(/^\| `(\w+Error)` \|/gm)].map(([, name]) => name))
-}
-
-export function concatBytes (...parts: Uint8Array[]): Uint8Array {
-  return concat(parts)
-}
-
-/** A hex dump of 16 bytes a line, after `# comment` lines: the fixtures' format. */
-export function hexDump (bytes: Uint8Array, comment: string): string {
-  const lines = comment.split('\n').map((line) => `# ${line}`)
-  for (let offset = 0; offset < bytes.length; offset += 16) {
-    lines.push(Array.from(bytes.subarray(offset, offset + 16), (byte) => byte.toString(16).padStart(2, '0')).join(' '))
-  }
-  return lines.join('\n') + '\n'
-}
+export const specErrorNames = (): Set<string> => errorNamesOf(SPEC)

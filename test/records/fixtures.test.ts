@@ -1,16 +1,17 @@
 import assert from 'node:assert/strict'
-import { readdirSync, readFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { describe, it } from 'node:test'
 import { decodeRevocationList, verifyRevocationList } from '../../protocols/membership/index.ts'
 import { decodeMemberRecord, memberRecordKey, MembershipError, validateMemberRecord, verifyMemberRecord } from '../../protocols/records/index.ts'
-import { buildFixtures, FIXTURE_DIRECTORY, manifestText } from './generate-fixtures.ts'
-import { keys, parseHexDump, specErrorNames } from './vectors.ts'
+import { corpusIntegrityTests, parseHexDump, readCorpusFile } from '../helpers/spec-corpus.ts'
+import { buildFixtures, FIXTURE_DIRECTORY } from './generate-fixtures.ts'
+import { keys, specErrorNames } from './vectors.ts'
 import type { Fixture, Manifest } from './generate-fixtures.ts'
 
 const manifest: Manifest = JSON.parse(readFileSync(new URL('manifest.json', FIXTURE_DIRECTORY), 'utf8'))
 
 function read (file: string): string {
-  return readFileSync(new URL(file, FIXTURE_DIRECTORY), 'utf8')
+  return readCorpusFile(FIXTURE_DIRECTORY, file)
 }
 
 /** Decodes the fixture, then verifies it as a reader or validates it as a DHT server when the manifest says so. */
@@ -39,23 +40,7 @@ async function check (fixture: Fixture): Promise<void> {
 }
 
 describe('hostile input corpus (test/fixtures/records/)', () => {
-  it('lists every fixture file, and only existing ones', () => {
-    const files = readdirSync(FIXTURE_DIRECTORY).filter((file) => file !== 'manifest.json').sort()
-    assert.deepEqual(manifest.fixtures.map(({ file }) => file).sort(), files)
-  })
-
-  it('is exactly what the generator builds from the fixed seeds', async () => {
-    const { manifest: built, files } = await buildFixtures()
-    assert.equal(manifestText(built), read('manifest.json'))
-    for (const [file, content] of files) assert.equal(content, read(file), file)
-  })
-
-  it('expects only errors that SPEC.md lists', () => {
-    const names = specErrorNames()
-    for (const { file, error } of manifest.fixtures) {
-      if (error !== null) assert.ok(names.has(error), `${file}: ${error}`)
-    }
-  })
+  corpusIntegrityTests(FIXTURE_DIRECTORY, manifest, buildFixtures, specErrorNames())
 
   it('covers every case the brief names', () => {
     const errors = new Set(manifest.fixtures.map(({ error }) => error))

@@ -6,14 +6,15 @@
  * exactly what this builds.
  */
 
-import { mkdirSync, writeFileSync } from 'node:fs'
 import { signCertificate, signRevocationList } from '../../protocols/membership/index.ts'
 import { signedData } from '../../protocols/membership/signing.ts'
 import { MAX_MEMBER_RECORD_BYTES, MAX_RECORD_TTL_SECONDS, MEMBER_RECORD_DOMAIN, signMemberRecord } from '../../protocols/records/index.ts'
 import {
-  certificateExample, concatBytes, EXPIRES_AT, hexDump, keys, NOT_AFTER, NOT_BEFORE, NOW, peerKeys, recordExample
+  certificateExample, EXPIRES_AT, keys, NOT_AFTER, NOT_BEFORE, NOW, peerKeys, recordExample
 } from './vectors.ts'
 import type { MemberRecordFields } from '../../protocols/records/index.ts'
+import { concatBytes, hexDump, writeCorpus } from '../helpers/spec-corpus.ts'
+import type { CorpusManifest } from '../helpers/spec-corpus.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export const FIXTURE_DIRECTORY = new URL('../fixtures/records/', import.meta.url)
@@ -50,11 +51,7 @@ export interface Fixture {
   error: string | null
 }
 
-export interface Manifest {
-  generator: string
-  seeds: string
-  fixtures: Fixture[]
-}
+export type Manifest = CorpusManifest<Fixture>
 
 const SIGNATURE = 64
 
@@ -178,14 +175,4 @@ export async function buildFixtures (): Promise<{ manifest: Manifest, files: Map
   return { manifest, files }
 }
 
-export function manifestText (manifest: Manifest): string {
-  return JSON.stringify(manifest, null, 2) + '\n'
-}
-
-if (import.meta.filename === process.argv[1]) {
-  const { manifest, files } = await buildFixtures()
-  mkdirSync(FIXTURE_DIRECTORY, { recursive: true })
-  for (const [file, content] of files) writeFileSync(new URL(file, FIXTURE_DIRECTORY), content)
-  writeFileSync(new URL('manifest.json', FIXTURE_DIRECTORY), manifestText(manifest))
-  console.log(`wrote ${files.size} fixtures and manifest.json to ${FIXTURE_DIRECTORY.pathname}`)
-}
+if (import.meta.filename === process.argv[1]) writeCorpus(FIXTURE_DIRECTORY, await buildFixtures())

@@ -5,15 +5,16 @@
  * so every signature, and every byte, is fixed.
  */
 
-import { readFileSync } from 'node:fs'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { signCertificate } from '../../protocols/membership/index.ts'
-import { certificateExample, keys, NOW, parseHexDump, seed, SEEDS } from '../membership/vectors.ts'
+import { specErrorNames as errorNamesOf, specExamples as examplesOf } from '../helpers/spec-corpus.ts'
+import { certificateExample, keys, NOW, seed, SEEDS } from '../membership/vectors.ts'
 import type { MemberRecord, MemberRecordFields } from '../../protocols/records/index.ts'
 import type { Certificate } from '../../protocols/membership/index.ts'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 
-export { certificateExample, concatBytes, hexDump, keys, NOT_AFTER, NOT_BEFORE, NOW, parseHexDump, seed, SEEDS } from '../membership/vectors.ts'
+export { certificateExample, keys, NOT_AFTER, NOT_BEFORE, NOW, seed, SEEDS } from '../membership/vectors.ts'
+export { concatBytes } from '../helpers/spec-corpus.ts'
 
 /** The members' own libp2p identity keys (the membership vectors keep only their peer ids). */
 export interface PeerKeys {
@@ -61,20 +62,10 @@ export function plainRecord (record: MemberRecord): Record<string, unknown> {
   return { ...record, certificate: { ...record.certificate, peerId: record.certificate.peerId.toString() } }
 }
 
-function readSpec (): string {
-  return readFileSync(new URL('../../protocols/records/SPEC.md', import.meta.url), 'utf8')
-}
+const SPEC = new URL('../../protocols/records/SPEC.md', import.meta.url)
 
-/** The worked examples of SPEC.md, by name: ```hex example=NAME blocks as bytes, ```text example=NAME blocks as text. */
-export function specExamples (): Map<string, Uint8Array | string> {
-  const examples = new Map<string, Uint8Array | string>()
-  for (const [, kind, name, body] of readSpec().matchAll(/^```(hex|text) example=(\S+)\n([\s\S]*?)^```$/gm)) {
-    examples.set(name, kind === 'hex' ? parseHexDump(body) : body.trim())
-  }
-  return examples
-}
+/** The worked examples of SPEC.md, by name. */
+export const specExamples = (): Map<string, Uint8Array | string> => examplesOf(SPEC)
 
 /** The error table of SPEC.md: every error `name` it lists. */
-export function specErrorNames (): Set<string> {
-  return new Set([...readSpec().matchAll(/^\| `(\w+Error)` \|/gm)].map(([, name]) => name))
-}
+export const specErrorNames = (): Set<string> => errorNamesOf(SPEC)

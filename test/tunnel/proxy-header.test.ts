@@ -18,7 +18,7 @@ import {
 } from '../../protocols/tunnel/proxy-header.ts'
 import type { ProxyHeaderInit } from '../../protocols/tunnel/proxy-header.ts'
 import { formatIpv6, virtualIpv6, virtualIpv6Bytes, virtualIpv6Prefix } from '../../protocols/tunnel/virtual-address.ts'
-import { parseHexDump } from '../envelope/helpers.ts'
+import { parseHexDump } from '../helpers/spec-corpus.ts'
 import { waitFor } from '../helpers/daemon.ts'
 import { NGINX_BODY, nginxMissing, startNginx } from '../helpers/services/nginx.ts'
 import type { Nginx, NginxAccess } from '../helpers/services/nginx.ts'
