@@ -109,7 +109,7 @@ export class Daemon {
     const grants = new Grants({ self: node.peerId, membership, trust })
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
     node.handle(TUNNEL_PROTOCOL, tunnelHandler({ halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000, stalledMs: config.tunnels.stalledSeconds * 1000 }, {
-      admitsTunnelsFrom: (peer, connection) => peers.isTrusted(peer) || this.members.admitsTunnelsFrom(peer, connection),
+      admitsTunnelsFrom: (peer, connection) => this.members.admitsTunnelsFrom(peer, connection),
       servesNetwork: vni => vni === ALLOWLIST_VNI || membership.byVni(vni) != null,
       lookupService: name => exposes.lookup(name),
       authorize: (peer, vni, service) => grants.authorize(peer, vni, service),
@@ -122,9 +122,9 @@ export class Daemon {
         if (!await this.members.admitsTunnelsFrom(peer, connection)) return undefined
         const network = membership.byVni(vni)
         if (vni !== ALLOWLIST_VNI && (network == null || membership.certificateOf(peer, network) == null)) return undefined
-        const usable = exposes.records()
+        const usable = exposes.exposed()
           .filter(service => !('refuse' in grants.admits(peer, vni, service)))
-          .map(service => ({ name: service.name, proto: service.proto, port: exposes.lookup(service.name)?.port as number }))
+          .map(({ name, proto, port }) => ({ name, proto, port }))
         return { record: network == null ? new Uint8Array(0) : (await this.publisher.recordOf(network)).bytes, usable }
       },
       log

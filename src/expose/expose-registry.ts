@@ -108,7 +108,12 @@ export class ExposeRegistry {
 
   /** What is kept of each service, without probing it. */
   records (): ExposeRecord[] {
-    return [...this.services.values()].map(record)
+    return this.exposed().map(record)
+  }
+
+  /** Each service with its parsed address, without probing it. */
+  exposed (): Service[] {
+    return [...this.services.values()]
   }
 
   async list (): Promise<ServiceView[]> {

@@ -5,7 +5,7 @@ import { ProtocolType, SERVICE_NAME_PATTERN, statusName } from '../../protocols/
 import { openTunnel, TUNNEL_PROTOCOL, TunnelInterruptedError, TunnelRefusedError } from '../../protocols/tunnel/index.ts'
 import { describeError, dialPeer, newPeerStream } from '../node/dial-peer.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
-import { formatHostPort, isLoopbackHost, parseHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort, isLoopbackHost, listenOn, parseHostPort } from '../tunnel/host-port.ts'
 import { TunnelStats } from '../tunnel/tunnel-stats.ts'
 import { PeerBackoff } from './peer-backoff.ts'
 import type { Logger } from '../log/logger.ts'
@@ -209,17 +209,10 @@ export class ForwardManager {
     const { host, port } = parseHostPort(forward.record.listen, { allowZero: true })
     // a record saved before --gateway existed, or edited by hand: not opened to the network silently
     if (!isLoopbackHost(host) && forward.record.gateway !== true) throw new ForwardError(gatewayRefusal(forward.record.listen))
-    await new Promise<void>((resolve, reject) => {
-      forward.server.once('error', reject)
-      forward.server.listen(port, host, () => {
-        forward.server.off('error', reject)
-        resolve()
-      })
-    }).catch(err => {
+    const bound = await listenOn(forward.server, { host, port }).catch(err => {
       throw new ForwardError(`cannot listen on ${forward.record.listen}: ${err.code ?? err.message}`)
     })
-    const bound = forward.server.address()
-    if (bound != null && typeof bound === 'object') forward.record.listen = formatHostPort({ host, port: bound.port })
+    forward.record.listen = formatHostPort(bound)
     forward.listening = true
   }
 

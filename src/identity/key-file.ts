@@ -12,7 +12,7 @@ export class IdentityKeyError extends Error {
  * stops the start: a silently replaced key would change the peer id.
  */
 export async function loadOrCreateIdentity (file: string): Promise<PrivateKey> {
-  const bytes = await readKeyFile(file)
+  const bytes = await readKeyFile(file, 'identity key')
   if (bytes == null) {
     const key = await generateKeyPair('Ed25519')
     await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600, flag: 'wx' })
@@ -27,18 +27,22 @@ export async function loadOrCreateIdentity (file: string): Promise<PrivateKey> {
   }
 }
 
-async function readKeyFile (file: string): Promise<Uint8Array | undefined> {
+/**
+ * A key file's bytes, or undefined when there is none. Like OpenSSH with private keys, a
+ * file that others can read is refused. `label` names the key in the errors.
+ */
+export async function readKeyFile (file: string, label: string): Promise<Uint8Array | undefined> {
   let handle
   try {
     handle = await open(file, 'r')
   } catch (err: any) {
     if (err.code === 'ENOENT') return undefined
-    throw new IdentityKeyError(`cannot read identity key ${file} (${err.code}): check that it belongs to this user and has mode 0600`)
+    throw new IdentityKeyError(`cannot read ${label} ${file} (${err.code}): check that it belongs to this user and has mode 0600`)
   }
   try {
     const { mode } = await handle.stat()
     if ((mode & 0o077) !== 0) {
-      throw new IdentityKeyError(`permissions ${(mode & 0o777).toString(8).padStart(4, '0')} for identity key ${file} are too open: run chmod 600 ${file}`)
+      throw new IdentityKeyError(`permissions ${(mode & 0o777).toString(8).padStart(4, '0')} for ${label} ${file} are too open: run chmod 600 ${file}`)
     }
     return await handle.readFile()
   } finally {

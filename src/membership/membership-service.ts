@@ -77,15 +77,15 @@ export class MembershipService {
   }
 
   /**
-   * Whether a tunnel from `peer` on `connection` may be read: allowlisted or a member,
-   * after the hello of that connection if one is needed (and still possible).
+   * Whether a stream from `peer` on `connection` may be read: allowlisted or a member,
+   * after the hello of that connection if one is needed (and still possible). Answered at
+   * once, without a promise, whenever no hello is needed: the path of every tunnel.
    */
-  async admitsTunnelsFrom (peer: PeerId, connection: Connection): Promise<boolean> {
+  admitsTunnelsFrom (peer: PeerId, connection: Connection): boolean | Promise<boolean> {
     const { peers, membership } = this.components
     if (peers.isTrusted(peer)) return true
     if (membership.networks().length === 0) return false
-    await this.handshake(connection)
-    return peers.isTrusted(peer)
+    return this.handshake(connection).then(() => peers.isTrusted(peer))
   }
 
   /** Dials `peer` when needed and makes sure a hello has run on the connection (forwards call this before a tunnel to a peer not yet verified). */

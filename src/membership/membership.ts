@@ -1,5 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto'
-import { mkdir, open, writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -10,6 +10,7 @@ import {
   decodeCertificate, decodeRevocationList, decodeToken, GROUP_PATTERN, isRevoked, MembershipError, NAME_PATTERN,
   signCertificate, signRevocationList, verifyCertificate, verifyRevocationList
 } from '../../protocols/membership/index.ts'
+import { readKeyFile } from '../identity/key-file.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import type { Certificate, Invite, Role, RevocationList } from '../../protocols/membership/index.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -435,18 +436,6 @@ function randomSerial (): bigint {
 
 /** The admin's key of a network, or undefined on members (who never hold it); 0600 as the identity key. */
 async function readNetworkKey (file: string): Promise<PrivateKey | undefined> {
-  let handle
-  try {
-    handle = await open(file, 'r')
-  } catch (err: any) {
-    if (err.code === 'ENOENT') return undefined
-    throw err
-  }
-  try {
-    const { mode } = await handle.stat()
-    if ((mode & 0o077) !== 0) throw new Error(`permissions ${(mode & 0o777).toString(8).padStart(4, '0')} for ${file} are too open: run chmod 600 ${file}`)
-    return privateKeyFromProtobuf(await handle.readFile())
-  } finally {
-    await handle.close()
-  }
+  const bytes = await readKeyFile(file, 'network key')
+  return bytes == null ? undefined : privateKeyFromProtobuf(bytes)
 }

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import { conventionalNames } from './exposition.ts'
-import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort, listenOn, parseHostPort } from '../tunnel/host-port.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'
@@ -46,18 +46,9 @@ export class MetricsServer {
   }
 
   async start (): Promise<void> {
-    const { host, port } = parseHostPort(this.init.listen, { allowZero: true })
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject)
-        resolve()
-      })
-    }).catch((err: any) => {
+    this.address = formatHostPort(await listenOn(this.server, parseHostPort(this.init.listen, { allowZero: true })).catch((err: any) => {
       throw new Error(`cannot serve metrics on ${this.init.listen}: ${err.code ?? err.message} (metrics.listen, --metrics)`)
-    })
-    const bound = this.server.address()
-    this.address = formatHostPort({ host, port: bound != null && typeof bound === 'object' ? bound.port : port })
+    }))
     this.components.log.info({ address: this.address }, `metrics at http://${this.address}/metrics`)
   }
 

@@ -70,9 +70,9 @@ export class RecordPublisher {
 
   /** The services this node publishes in `network`. */
   published (network: Network): PublishedService[] {
-    return this.components.exposes.records()
+    return this.components.exposes.exposed()
       .filter(service => service.publish && (service.networks.length === 0 || service.networks.includes(network.name)))
-      .map(service => ({ name: service.name, proto: service.proto, port: Number(/:(\d+)$/.exec(service.target)?.[1]) }))
+      .map(({ name, proto, port }) => ({ name, proto, port }))
       .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
   }
 

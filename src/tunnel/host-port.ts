@@ -1,4 +1,5 @@
 import { isIP, isIPv4 } from 'node:net'
+import type { Server } from 'node:net'
 
 export interface HostPort {
   host: string
@@ -38,4 +39,17 @@ export function isLoopbackHost (host: string): boolean {
 
 export function formatHostPort ({ host, port }: HostPort): string {
   return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`
+}
+
+/** Listens on `address` (port 0 takes a free one); resolves with the address bound, rejects with the listen error. */
+export async function listenOn (server: Server, { host, port }: HostPort): Promise<HostPort> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const bound = server.address()
+  return { host, port: bound != null && typeof bound === 'object' ? bound.port : port }
 }

@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
-import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort, listenOn, parseHostPort } from '../tunnel/host-port.ts'
 import { MAX_STREAM_BACKLOG_BYTES, MAX_STREAMS, RECENT_ON_CONNECT, SECRET_BYTES, SNAPSHOT_INTERVAL_MS } from './constants.ts'
 import type { EventBus, MeshEvent } from '../events/index.ts'
 import type { Logger } from '../log/logger.ts'
@@ -86,17 +86,9 @@ export class UiServer {
   }
 
   private async listen (): Promise<string> {
-    const { host, port } = parseHostPort(this.init.listen, { allowZero: true })
-    await new Promise<void>((resolve, reject) => {
-      this.server.once('error', reject)
-      this.server.listen(port, host, () => {
-        this.server.off('error', reject)
-        resolve()
-      })
-    }).catch((err: any) => {
+    const { host, port: bound } = await listenOn(this.server, parseHostPort(this.init.listen, { allowZero: true })).catch((err: any) => {
       throw new Error(`cannot serve the dashboard on ${this.init.listen}: ${err.code ?? err.message} (ui.listen)`)
     })
-    const bound = (this.server.address() as { port: number }).port
     const origin = formatHostPort({ host, port: bound })
     this.hosts = new Set([origin, `localhost:${bound}`])
     // cookies are shared by every port of a host: each daemon's cookie has its own name

@@ -3,53 +3,18 @@
  * daemons start, their peer ids are read with `id --json`, then the admin creates
  * the network, invites each node by that id, and each joins with its token.
  */
-import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createConnection } from 'node:net'
-import { loadConfig } from '../../src/config/load.ts'
 import { loadOrCreateIdentity } from '../../src/identity/key-file.ts'
-import { createLogger } from '../../src/log/logger.ts'
-import { createMeshNode } from '../../src/node/create-node.ts'
-import { cli, cliJson, tempDir, waitFor } from './daemon.ts'
+import { cli, cliJson, waitFor } from './daemon.ts'
+import { startInProcessNode } from './mesh-node.ts'
 import { agentmesh } from './services/mesh.ts'
 import type { CliResult, TestDaemon } from './daemon.ts'
 import type { InProcessNode } from './mesh-node.ts'
+import type { MemberView as MemberLs, NetworkView as NetworkLs, PeerView as PeerLs } from '../../src/daemon/views.ts'
 
-export interface NetworkLs {
-  name: string
-  vni: number
-  networkKey: string
-  admin: boolean
-  memberName: string
-  groups: string[]
-  role: string
-  expires: string
-  serial: string
-  revocationsVersion: number
-}
-
-export interface MemberLs {
-  network: string
-  name: string
-  peerId: string
-  groups: string[]
-  role: string
-  expires: string
-  serial: string
-  revoked: boolean
-  self: boolean
-  online: boolean
-  path: 'direct' | 'relayed' | null
-}
-
-export interface PeerLs {
-  peerId: string
-  name?: string
-  networks: string[]
-  groups: string[]
-  connection: 'direct' | 'relayed' | null
-  trusted: boolean
-}
+/** The JSON of `network ls`, `members` and `peers`, as the daemon's views define it. */
+export type { MemberView as MemberLs, NetworkView as NetworkLs, PeerView as PeerLs } from '../../src/daemon/views.ts'
 
 /** `agentmesh <args> --data-dir <daemon's>`, whatever its exit status. */
 export async function run (daemon: TestDaemon, args: string[]): Promise<CliResult> {
@@ -146,16 +111,5 @@ export async function echoProbe (port: number, probe = 'probe\n', timeoutMs = 8_
  * once held. Nothing but libp2p runs on it; the test speaks the protocols itself.
  */
 export async function startTwin (daemon: TestDaemon): Promise<InProcessNode> {
-  const dataDir = await tempDir()
-  const key = await loadOrCreateIdentity(join(daemon.dataDir, 'identity.key'))
-  const config = await loadConfig({ dataDir, env: {}, flags: { listen: ['/ip4/127.0.0.1/tcp/0'], dht: { mode: 'client' } } })
-  const node = await createMeshNode(config, key, { isTrusted: () => true, log: createLogger({ level: 'silent', format: 'json' }) })
-  await node.start()
-  return {
-    node,
-    async stop () {
-      await node.stop()
-      await rm(dataDir, { recursive: true, force: true })
-    }
-  }
+  return startInProcessNode(() => true, await loadOrCreateIdentity(join(daemon.dataDir, 'identity.key')))
 }

@@ -6,6 +6,7 @@ import { createMeshNode } from '../../src/node/create-node.ts'
 import { tempDir } from './daemon.ts'
 import type { MeshNode } from '../../src/node/create-node.ts'
 import type { IsTrusted } from '../../src/nat/relay-policy.ts'
+import type { PrivateKey } from '@libp2p/interface'
 
 export interface InProcessNode {
   node: MeshNode
@@ -16,12 +17,13 @@ export interface InProcessNode {
 /**
  * A mesh node in the test's own process, composed as the daemon composes it
  * (createMeshNode) but with none of the daemon's protocol handlers: listening on
- * 127.0.0.1, a DHT client, with a fresh identity and data directory.
+ * 127.0.0.1, a DHT client, with a fresh data directory and a fresh identity unless
+ * `privateKey` is given.
  */
-export async function startInProcessNode (isTrusted: IsTrusted): Promise<InProcessNode> {
+export async function startInProcessNode (isTrusted: IsTrusted, privateKey?: PrivateKey): Promise<InProcessNode> {
   const dataDir = await tempDir()
   const config = await loadConfig({ dataDir, env: {}, flags: { listen: ['/ip4/127.0.0.1/tcp/0'], dht: { mode: 'client' } } })
-  const node = await createMeshNode(config, await generateKeyPair('Ed25519'), { isTrusted, log: createLogger({ level: 'silent', format: 'json' }) })
+  const node = await createMeshNode(config, privateKey ?? await generateKeyPair('Ed25519'), { isTrusted, log: createLogger({ level: 'silent', format: 'json' }) })
   await node.start()
   return {
     node,

@@ -16,16 +16,13 @@
  * Services: no `--allow`, `--allow @ops`, `--allow carol`.
  */
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
 import { createConnection, createServer } from 'node:net'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
 import { encodeRequest, ProtocolType, responseDecoder, Status } from '../../protocols/envelope/index.ts'
-import { decodeCertificate, exchangeHello, signCertificate } from '../../protocols/membership/index.ts'
+import { exchangeHello, signCertificate } from '../../protocols/membership/index.ts'
 import { TUNNEL_PROTOCOL } from '../../protocols/tunnel/index.ts'
 import { readEnvelope } from '../../protocols/tunnel/read-envelope.ts'
 import { cliJson, TestDaemon, waitFor } from '../helpers/daemon.ts'
@@ -172,10 +169,13 @@ describe('grants: who may use which service (a forward-control style matrix)', (
   })
 
   it('refuses a certificate replayed by another peer, and one of an impostor network with the same name and VNI', async () => {
-    const olga = await readFile(join(daemons.get('olga')!.dataDir, 'networks.json'), 'utf8')
-    const olgaCertificate = decodeCertificate(uint8ArrayFromString(JSON.parse(olga)[0].certificate, 'base64'))
     const replayer = await startInProcessNode(() => false)
     hostile.push(replayer)
+    // a member shows its certificate to whoever says hello: the replayer learns olga's as anyone could
+    const olgaAddress = (await daemons.get('olga')!.id()).addresses[0] as string
+    const told = await exchangeHello(await replayer.node.dial(multiaddr(olgaAddress)), { type: 'hello', certificates: [], revocations: [] })
+    assert.equal(told.type, 'hello')
+    const olgaCertificate = (told as { certificates: Certificate[] }).certificates[0] as Certificate
     results.set('replayed certificate', await hostileRow(replayer, olgaCertificate))
 
     const impostor = await startInProcessNode(() => false)

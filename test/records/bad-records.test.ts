@@ -6,12 +6,9 @@
  * finds the member's own record.
  */
 import assert from 'node:assert/strict'
-import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import { after, before, describe, it } from 'node:test'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromString as uint8ArrayFromString } from 'uint8arrays/from-string'
-import { decodeCertificate } from '../../protocols/membership/index.ts'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { signedData } from '../../protocols/membership/signing.ts'
 import { MEMBER_RECORD_DOMAIN, memberRecordKey } from '../../protocols/records/index.ts'
@@ -60,8 +57,9 @@ describe('bad member records in the DHT', () => {
     const adminAddress = (await admin.id()).addresses.find(address => address.startsWith('/ip4/127.0.0.1/tcp/') && !address.includes('p2p-circuit')) as string
     // the daemons all dial from 127.0.0.1 too: a moment may find this host's pending-upgrade slots taken
     await waitFor('the hostile node to connect to the admin', async () => hostile.node.dial(multiaddr(adminAddress)), 10_000, 500)
-    const bobCertificate = decodeCertificate(uint8ArrayFromString(JSON.parse(await readFile(join(bob.dataDir, 'networks.json'), 'utf8'))[0].certificate, 'base64'))
-    const key = memberRecordKey(bobCertificate.networkKey, 'bob')
+    // the key of bob's record: the network key `network ls` shows any member, and bob's name
+    const { networkKey } = (await cliJson<Array<{ networkKey: string }>>(alice.dataDir, ['network', 'ls']))[0] as { networkKey: string }
+    const key = memberRecordKey(uint8ArrayFromString(networkKey, 'base16'), 'bob')
     // bob's record signed again by another key (forged), bob's record with a flipped byte, and one far over the cap
     const bobRecord = await readRecord(bob, key)
     const body = bobRecord.subarray(0, bobRecord.length - 2 - 64)
