@@ -12,22 +12,41 @@
 import { resolveDataDir } from '../../src/config/data-dir.ts'
 import { ControlClient } from '../../src/control/client.ts'
 import { freePort, TestDaemon, waitFor } from './daemon.ts'
+import { DaemonHost } from './daemon-host.ts'
 import { startEchoServer } from './services/tcp.ts'
 import type { TcpService } from './services/tcp.ts'
 
 export interface MeshMember {
   name: string
-  daemon: TestDaemon
+  dataDir: string
   api: ControlClient
   /** host:port of its Prometheus metrics */
   metrics: string
   peerId: string
+  /** the stderr of its process (shared with the other daemons of a host) */
+  logs(): string
+}
+
+/** A process running one daemon or several (a DaemonHost). */
+interface MeshProcess {
+  destroy(): Promise<void>
 }
 
 export interface MemberMesh {
   members: MeshMember[]
-  /** stops every daemon by pid and the service */
+  /** stops every process by pid and the service */
   stop(): Promise<void>
+}
+
+export interface MeshOptions {
+  /** processes started at once */
+  startConcurrency: number
+  /** daemons per process after the first member (test/helpers/daemon-host.ts); 1 runs each as `agentmesh start` */
+  perProcess?: number
+  /** how long every member may take to publish its record */
+  publishTimeoutMs: number
+  /** hears of each process as it starts (a benchmark stops them if it is interrupted) */
+  track?: (process: MeshProcess) => void
 }
 
 export interface LookupRound {
@@ -40,40 +59,64 @@ export interface LookupRound {
 }
 
 /**
- * Starts `size` daemons (`startConcurrency` at a time), makes them members of one
- * network, each publishing `svc-<name>`. `track` hears of each daemon as it starts (a
- * benchmark stops them if it is interrupted).
+ * Starts `size` daemons, makes them members of one network, each publishing
+ * `svc-<name>`. The first member (the network's admin and everyone's bootstrap) is
+ * always `agentmesh start` in a process of its own.
  */
-export async function startMemberMesh (size: number, startConcurrency: number, publishTimeoutMs: number, track?: (daemon: TestDaemon) => void): Promise<MemberMesh> {
+export async function startMemberMesh (size: number, { startConcurrency, perProcess = 1, publishTimeoutMs, track }: MeshOptions): Promise<MemberMesh> {
   const members: MeshMember[] = []
+  const processes: MeshProcess[] = []
   const echo: TcpService = await startEchoServer()
   const stop = async (): Promise<void> => {
-    await Promise.all(members.map(async member => member.daemon.destroy()))
+    await Promise.all(processes.map(async process => process.destroy()))
     await echo.close()
   }
-  const start = async (name: string, bootstrap: string[]): Promise<MeshMember> => {
-    const metrics = `127.0.0.1:${await freePort()}`
-    const daemon = await TestDaemon.start({ bootstrap, args: ['--metrics', metrics] })
-    track?.(daemon)
-    const api = new ControlClient(resolveDataDir(daemon.dataDir, {}))
-    const member = { name, daemon, api, metrics, peerId: (await api.get<{ peerId: string }>('/id')).peerId }
+  const started = (process: MeshProcess): void => {
+    processes.push(process)
+    track?.(process)
+  }
+  const join = async (name: string, dataDir: string, metrics: string, logs: () => string): Promise<MeshMember> => {
+    const api = new ControlClient(resolveDataDir(dataDir, {}))
+    const member = { name, dataDir, api, metrics, peerId: (await api.get<{ peerId: string }>('/id')).peerId, logs }
     members.push(member)
     return member
   }
-  try {
-    const admin = await start('m0', [])
-    const bootstrap = (await admin.api.get<{ addresses: string[] }>('/id')).addresses
-    for (let i = 1; i < size; i += startConcurrency) {
-      await Promise.all(Array.from({ length: Math.min(startConcurrency, size - i) }, async (_, k) => start(`m${i + k}`, bootstrap)))
+  const startOwnProcess = async (name: string, bootstrap: string[]): Promise<MeshMember> => {
+    const metrics = `127.0.0.1:${await freePort()}`
+    const daemon = await TestDaemon.start({ bootstrap, args: ['--metrics', metrics] })
+    started(daemon)
+    return join(name, daemon.dataDir, metrics, () => daemon.stderr)
+  }
+  const startProcess = async (names: string[], bootstrap: string[]): Promise<void> => {
+    if (perProcess === 1) {
+      await startOwnProcess(names[0] as string, bootstrap)
+      return
     }
+    const metrics = await Promise.all(names.map(async () => `127.0.0.1:${await freePort()}`))
+    const host = await DaemonHost.start({ count: names.length, bootstrap, metrics, startTimeoutMs: 20_000 * names.length })
+    started(host)
+    for (const [index, name] of names.entries()) await join(name, host.dataDirs[index] as string, metrics[index] as string, () => host.stderr)
+  }
+  try {
+    const admin = await startOwnProcess('m0', [])
+    const bootstrap = (await admin.api.get<{ addresses: string[] }>('/id')).addresses
+    const batches: string[][] = []
+    for (let i = 1; i < size; i += perProcess) batches.push(Array.from({ length: Math.min(perProcess, size - i) }, (_, k) => `m${i + k}`))
+    for (let i = 0; i < batches.length; i += startConcurrency) {
+      await Promise.all(batches.slice(i, i + startConcurrency).map(async names => startProcess(names, bootstrap)))
+    }
+    members.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)))
     await admin.api.post('/networks', { name: 'fleet', memberName: admin.name })
     for (const member of members.slice(1)) {
       const { token } = await admin.api.post<{ token: string }>('/invites', { peerId: member.peerId, name: member.name })
       await member.api.post('/join', { token })
     }
     for (const member of members) await member.api.post('/services', { name: `svc-${member.name}`, target: echo.target, publish: true })
-    await waitFor('every member to publish its record with its service', async () =>
-      members.every(member => member.daemon.stderr.includes(`"services":["svc-${member.name}"]`)) || undefined, publishTimeoutMs, 500)
+    await waitFor('every member to publish its record with its service', async () => {
+      const waiting = members.filter(member => !member.logs().includes(`"services":["svc-${member.name}"]`))
+      if (waiting.length > 0) throw new Error(`not yet published: ${waiting.map(member => member.name).join(' ')}`)
+      return true
+    }, publishTimeoutMs, 500)
     return { members, stop }
   } catch (err) {
     await stop()

@@ -23,7 +23,7 @@ describe(`a mesh of ${NODES} members resolves every name through the DHT`, () =>
   let mesh: MemberMesh
 
   before(async () => {
-    mesh = await startMemberMesh(NODES, START_CONCURRENCY, 90_000)
+    mesh = await startMemberMesh(NODES, { startConcurrency: START_CONCURRENCY, publishTimeoutMs: 90_000 })
   })
 
   after(async () => {
