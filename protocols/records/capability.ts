@@ -10,18 +10,17 @@ import { createHash } from 'node:crypto'
 import { equals } from 'uint8arrays/equals'
 import { fromString } from 'uint8arrays/from-string'
 import { toString } from 'uint8arrays/to-string'
-import { Reader } from '../membership/bytes.ts'
+import { Reader, Writer } from '../membership/bytes.ts'
 import { verifyCertificate } from '../membership/certificate.ts'
 import { MalformedFieldError, PeerMismatchError, shortKey, TooLargeError } from '../membership/errors.ts'
 import { checkNetworkKey, compareBytes, decodeText, encodeText } from '../membership/fields.ts'
 import {
   AGENT_KIND_CODES, CAPABILITY_RECORD_DHT_PREFIX, CAPABILITY_RECORD_DOMAIN, CAPABILITY_RECORD_VERSION, MAX_AGENT_SERVICES,
-  MAX_AGENT_SKILLS, MAX_AGENT_TITLE_BYTES, MAX_CAPABILITY_RECORD_BYTES, MAX_CAPABILITY_TERMS, MAX_SERVICE_NAME_BYTES,
+  MAX_AGENT_PATH_BYTES, MAX_AGENT_SKILLS, MAX_AGENT_TITLE_BYTES, MAX_CAPABILITY_RECORD_BYTES, MAX_CAPABILITY_TERMS, MAX_SERVICE_NAME_BYTES,
   MAX_SKILL_TAGS, MAX_TERM_BYTES, SERVICE_NAME_PATTERN
 } from './constants.ts'
 import { KeyMismatchError } from './errors.ts'
 import { checkSignatureAndExpiry, readHeader, readSignature, recordBytes, selectNewest, signerCertificate, signRecordBody, writeHeader } from './signed.ts'
-import type { Writer } from '../membership/bytes.ts'
 import type { RecordKind } from './signed.ts'
 import type { AgentKind, AgentService, AgentSkill, CapabilityRecord, CapabilityRecordFields, VerifyRecordOptions } from './types.ts'
 import type { AbortOptions, PeerId, PrivateKey } from '@libp2p/interface'
@@ -58,6 +57,16 @@ function checkTitle (title: unknown): string {
   if (typeof title !== 'string' || CONTROL.test(title)) throw new MalformedFieldError(`the agent title ${JSON.stringify(title)} is not text without control characters`)
   if (encodeText(title).length > MAX_AGENT_TITLE_BYTES) throw new MalformedFieldError(`the agent title takes ${encodeText(title).length} bytes; at most ${MAX_AGENT_TITLE_BYTES} are allowed`)
   return title
+}
+
+/** An absolute URL path of RFC 3986 characters: where the agent answers on its service (`/` for an A2A agent's card, `/mcp` for an MCP endpoint). */
+const PATH_PATTERN = /^\/[A-Za-z0-9\-._~!$&'()*+,;=:@%/]*$/
+
+function checkPath (path: unknown): string {
+  if (typeof path !== 'string' || !PATH_PATTERN.test(path) || path.length > MAX_AGENT_PATH_BYTES) {
+    throw new MalformedFieldError(`the agent path ${JSON.stringify(path)} is not an absolute URL path of at most ${MAX_AGENT_PATH_BYTES} characters`)
+  }
+  return path
 }
 
 function checkServiceName (name: unknown): string {
@@ -113,7 +122,7 @@ function writeAgents (writer: Writer, agents: AgentService[]): void {
     checkIncreasing(previous, service, 'agent service')
     previous = service
     if (!KINDS.includes(agent.kind)) throw new MalformedFieldError(`the agent kind ${JSON.stringify(agent.kind)} is not one of ${KINDS.join(', ')}`)
-    writer.prefixed(encodeText(service), 1).u8(AGENT_KIND_CODES[agent.kind]).prefixed(encodeText(checkTitle(agent.title)), 1)
+    writer.prefixed(encodeText(service), 1).u8(AGENT_KIND_CODES[agent.kind]).prefixed(encodeText(checkTitle(agent.title)), 1).prefixed(encodeText(checkPath(agent.path)), 1)
     if (agent.skills.length > MAX_AGENT_SKILLS) throw new TooLargeError(`the agent ${service} would list ${agent.skills.length} skills or tools; at most ${MAX_AGENT_SKILLS} are allowed`)
     writer.u8(agent.skills.length)
     let previousId: string | undefined
@@ -150,6 +159,7 @@ function readAgents (reader: Reader): AgentService[] {
     const kind = KINDS.find(name => AGENT_KIND_CODES[name] === code)
     if (kind === undefined) throw new MalformedFieldError(`the agent kind byte ${code} is not 1 (a2a) or 2 (mcp)`)
     const title = checkTitle(decodeText(reader.prefixed(1, MAX_AGENT_TITLE_BYTES, 'agent title', MalformedFieldError), 'agent title'))
+    const path = checkPath(decodeText(reader.prefixed(1, MAX_AGENT_PATH_BYTES, 'agent path', MalformedFieldError), 'agent path'))
     const skillCount = reader.u8('skill count')
     if (skillCount > MAX_AGENT_SKILLS) throw new TooLargeError(`the agent ${service} lists ${skillCount} skills or tools; at most ${MAX_AGENT_SKILLS} are allowed`)
     const skills: AgentSkill[] = []
@@ -168,10 +178,16 @@ function readAgents (reader: Reader): AgentService[] {
       }
       skills.push({ id, tags })
     }
-    agents.push({ service, kind, title, skills })
+    agents.push({ service, kind, title, path, skills })
   }
   checkTermCount(agents, 'the capability record has')
   return agents
+}
+
+/** Throws what signing these agents would throw for their fields and counts (not the record's total size). */
+export function checkAgents (agents: AgentService[]): void {
+  writeAgents(new Writer(), agents)
+  checkTermCount(agents, 'the agents have')
 }
 
 /**

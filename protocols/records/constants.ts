@@ -115,6 +115,9 @@ export const MAX_TERM_BYTES = 128
 /** The agent's own name (the card's `name`, the MCP server's `serverInfo.name`), in UTF-8 bytes. */
 export const MAX_AGENT_TITLE_BYTES = 128
 
+/** Where the agent answers on its service, an absolute URL path (`/mcp`), in bytes. */
+export const MAX_AGENT_PATH_BYTES = 128
+
 /**
  * Distinct terms one record may be found by (skill ids and tags, tool names), in all its
  * services: each is a provider key the member announces in the DHT (a walk to the 20

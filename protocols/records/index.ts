@@ -30,7 +30,7 @@
 
 export {
   AGENT_KIND_CODES, CAPABILITY_RECORD_DHT_NAMESPACE, CAPABILITY_RECORD_DHT_PREFIX, CAPABILITY_RECORD_DOMAIN,
-  CAPABILITY_RECORD_VERSION, MAX_AGENT_SERVICES, MAX_AGENT_SKILLS, MAX_AGENT_TITLE_BYTES, MAX_CAPABILITY_RECORD_BYTES,
+  CAPABILITY_RECORD_VERSION, MAX_AGENT_PATH_BYTES, MAX_AGENT_SERVICES, MAX_AGENT_SKILLS, MAX_AGENT_TITLE_BYTES, MAX_CAPABILITY_RECORD_BYTES,
   MAX_CAPABILITY_TERMS, MAX_SKILL_TAGS, MAX_TERM_BYTES, SKILL_PROVIDERS_DOMAIN, TOOL_PROVIDERS_DOMAIN,
   ED25519_SIGNATURE_BYTES, MAX_MEMBER_RECORD_BYTES, MAX_PUBLISHED_SERVICES, MAX_RECORD_ADDRESS_BYTES, MAX_RECORD_ADDRESSES,
   MAX_RECORD_SIGNATURE_BYTES, MAX_RECORD_TTL_SECONDS, MAX_SERVICE_NAME_BYTES, MEMBER_RECORD_DHT_NAMESPACE,
@@ -45,7 +45,7 @@ export {
   capabilityProvidersCid, capabilityProvidersInput, networkMembersCid, networkMembersInput, serviceProvidersCid, serviceProvidersInput
 } from './discovery.ts'
 export {
-  capabilityRecordKey, capabilityTerms, checkTerm, decodeCapabilityRecord, normaliseTerm, selectCapabilityRecord,
+  capabilityRecordKey, capabilityTerms, checkAgents, checkTerm, decodeCapabilityRecord, normaliseTerm, selectCapabilityRecord,
   signCapabilityRecord, validateCapabilityRecord, verifyCapabilityRecord
 } from './capability.ts'
 export type { VerifyCapabilityOptions } from './capability.ts'

@@ -57,6 +57,8 @@ export interface AgentService {
   kind: AgentKind
   /** the agent's own name: the card's `name`, the MCP server's `serverInfo.name` (may be empty) */
   title: string
+  /** where it answers on the service: `/` for an A2A agent (its card is at `/.well-known/agent-card.json`), the MCP endpoint's path (`/mcp`) */
+  path: string
   /** sorted by id byte-wise, no id twice */
   skills: AgentSkill[]
 }

@@ -2,6 +2,7 @@
 import { parseCommandArgs, usageLine, UsageError } from './command.ts'
 import { eventsCommand } from './events.ts'
 import { exposeCommand } from './expose.ts'
+import { findCommand } from './find.ts'
 import { forwardCommand } from './forward.ts'
 import { forwardsCommand } from './forwards.ts'
 import { hostsCommand } from './hosts.ts'
@@ -30,7 +31,7 @@ const COMMANDS: Command[] = [
   startCommand, idCommand, statusCommand, peersCommand, pingCommand,
   trustCommand, exposeCommand, unexposeCommand, servicesCommand, forwardCommand, unforwardCommand, forwardsCommand,
   networkCommand, inviteCommand, joinCommand, membersCommand, renewCommand, revokeCommand,
-  resolveCommand, mapCommand, unmapCommand, hostsCommand, eventsCommand, uiCommand
+  resolveCommand, mapCommand, unmapCommand, hostsCommand, findCommand, eventsCommand, uiCommand
 ]
 
 function overview (): string {

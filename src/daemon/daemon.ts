@@ -14,6 +14,7 @@ import { RelayStun } from '../nat/relay-stun.ts'
 import { RecordPublisher } from '../records/record-publisher.ts'
 import { Resolver } from '../records/resolver.ts'
 import { ServiceFinder } from '../records/service-finder.ts'
+import { AgentFinder } from '../records/agent-finder.ts'
 import { MapManager } from '../vaddr/map-manager.ts'
 import { MAX_STREAMS as MAX_SERVICES_STREAMS } from '../../protocols/services/constants.ts'
 import { SERVICES_PROTOCOL, servicesHandler } from '../../protocols/services/index.ts'
@@ -181,6 +182,7 @@ export class Daemon {
       publisher: this.publisher,
       resolver: this.resolver,
       finder: this.finder,
+      agents: new AgentFinder({ node, membership, finder: this.finder, log }),
       maps: this.maps,
       stun: this.stun,
       events: observe.events,

@@ -13,7 +13,7 @@ import { signRevocationList } from '../../protocols/membership/index.ts'
 import { signedData } from '../../protocols/membership/signing.ts'
 import {
   CAPABILITY_RECORD_DHT_NAMESPACE, CAPABILITY_RECORD_DOMAIN, capabilityProvidersCid, capabilityProvidersInput,
-  capabilityRecordKey, decodeCapabilityRecord, MAX_AGENT_SERVICES, MAX_AGENT_SKILLS, MAX_CAPABILITY_RECORD_BYTES,
+  capabilityRecordKey, decodeCapabilityRecord, MAX_AGENT_PATH_BYTES, MAX_AGENT_SERVICES, MAX_AGENT_SKILLS, MAX_CAPABILITY_RECORD_BYTES,
   MAX_CAPABILITY_TERMS, MAX_SKILL_TAGS, MAX_TERM_BYTES, MembershipError, normaliseTerm, selectCapabilityRecord,
   signCapabilityRecord, validateCapabilityRecord, verifyCapabilityRecord
 } from '../../protocols/records/index.ts'
@@ -56,8 +56,8 @@ describe('capability records: SPEC.md 12.6 worked example', () => {
     assert.deepEqual(signed.bytes, example('capability-record'))
     const decoded = decodeCapabilityRecord(example('capability-record') as Uint8Array)
     assert.deepEqual(decoded.agents, [
-      { service: 'tools', kind: 'mcp', title: 'calc', skills: [{ id: 'add', tags: [] }] },
-      { service: 'translator', kind: 'a2a', title: 'Translator', skills: [{ id: 'translate', tags: ['language', 'translation'] }] }
+      { service: 'tools', kind: 'mcp', title: 'calc', path: '/mcp', skills: [{ id: 'add', tags: [] }] },
+      { service: 'translator', kind: 'a2a', title: 'Translator', path: '/', skills: [{ id: 'translate', tags: ['language', 'translation'] }] }
     ])
     await verifyCapabilityRecord(decoded, { now: NOW, networkKey, peerId: bobId })
     await verifyCapabilityRecord(decoded, { now: EXPIRES_AT - 1, networkKey, peerId: bobId })
@@ -97,11 +97,11 @@ describe('terms', () => {
 describe('signCapabilityRecord and decodeCapabilityRecord', () => {
   it('are the constants of SPEC.md', () => {
     assert.equal(CAPABILITY_RECORD_DOMAIN, 'agentmesh capability record v1')
-    assert.deepEqual([MAX_CAPABILITY_RECORD_BYTES, MAX_AGENT_SERVICES, MAX_AGENT_SKILLS, MAX_SKILL_TAGS, MAX_TERM_BYTES, MAX_CAPABILITY_TERMS], [8192, 8, 64, 16, 128, 128])
+    assert.deepEqual([MAX_CAPABILITY_RECORD_BYTES, MAX_AGENT_SERVICES, MAX_AGENT_SKILLS, MAX_SKILL_TAGS, MAX_TERM_BYTES, MAX_CAPABILITY_TERMS, MAX_AGENT_PATH_BYTES], [8192, 8, 64, 16, 128, 128, 128])
   })
 
   it('refuse what a decoder would refuse, with the SPEC error', async () => {
-    const agent = (over: Partial<AgentService>): AgentService => ({ service: 'translator', kind: 'a2a', title: 'T', skills: [{ id: 'translate', tags: [] }], ...over })
+    const agent = (over: Partial<AgentService>): AgentService => ({ service: 'translator', kind: 'a2a', title: 'T', path: '/', skills: [{ id: 'translate', tags: [] }], ...over })
     const cases: Array<[string, AgentService[], string]> = [
       ['a skill id not normalised', [agent({ skills: [{ id: 'Translate', tags: [] }] })], 'MalformedFieldError'],
       ['a tag not normalised', [agent({ skills: [{ id: 'translate', tags: ['Language'] }] })], 'MalformedFieldError'],
@@ -109,6 +109,7 @@ describe('signCapabilityRecord and decodeCapabilityRecord', () => {
       ['a service twice', [agent({}), agent({})], 'MalformedFieldError'],
       ['a bad service name', [agent({ service: 'no spaces' })], 'MalformedFieldError'],
       ['a title with a control character', [agent({ title: 'evil\u001b[2J' })], 'MalformedFieldError'],
+      ['a path that is not an absolute URL path', [agent({ path: 'mcp' })], 'MalformedFieldError'],
       ['an MCP tool with tags', [agent({ kind: 'mcp', skills: [{ id: 'add', tags: ['x'] }] })], 'MalformedFieldError'],
       ['an unknown kind', [agent({ kind: 'grpc' as 'a2a' })], 'MalformedFieldError'],
       ['too many services', Array.from({ length: MAX_AGENT_SERVICES + 1 }, (_, i) => agent({ service: `s${i}` })), 'TooLargeError'],
@@ -127,7 +128,7 @@ describe('signCapabilityRecord and decodeCapabilityRecord', () => {
   it('an empty record (its last agent unexposed) and the largest that fits sign and decode', async () => {
     const empty = await signCapabilityRecord(await withAgents([]), bob)
     assert.deepEqual(decodeCapabilityRecord(empty.bytes).agents, [])
-    const large = await signCapabilityRecord(await withAgents(Array.from({ length: 8 }, (_, i) => ({ service: `agent${i}`, kind: 'a2a' as const, title: 'A'.repeat(40), skills: skills(16, 0, `k${i}-`) }))), bob)
+    const large = await signCapabilityRecord(await withAgents(Array.from({ length: 8 }, (_, i) => ({ service: `agent${i}`, kind: 'a2a' as const, title: 'A'.repeat(40), path: '/', skills: skills(16, 0, `k${i}-`) }))), bob)
     assert.ok(large.bytes.length <= MAX_CAPABILITY_RECORD_BYTES)
   })
 
@@ -180,6 +181,7 @@ describe('capability record properties', () => {
     service: fc.stringMatching(/^[a-z][a-z0-9-]{0,10}$/),
     kind: fc.constantFrom('a2a' as const, 'mcp' as const),
     title: fc.string({ maxLength: 20 }).filter(t => !/\p{Cc}/u.test(t)),
+    path: fc.constantFrom('/', '/mcp', '/a2a/v1'),
     skills: fc.uniqueArray(fc.record({ id: term, tags: fc.uniqueArray(term, { maxLength: 3 }) }), { maxLength: 4, selector: s => s.id })
   }), { maxLength: 3, selector: a => a.service }).map(list => list.map(agent => agent.kind === 'mcp' ? { ...agent, skills: agent.skills.map(s => ({ ...s, tags: [] })) } : agent))
 

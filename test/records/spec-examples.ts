@@ -80,6 +80,7 @@ const capabilityLayout: Array<[number, string]> = [
     [1, `service name length ${agent.service.length}`], [agent.service.length, `"${agent.service}"`],
     [1, `kind ${agent.kind}`],
     [1, `title length ${agent.title.length}`], [agent.title.length, `"${agent.title}"`],
+    [1, `path length ${agent.path.length}`], [agent.path.length, `"${agent.path}"`],
     [1, `${agent.kind === 'mcp' ? 'tool' : 'skill'} count ${agent.skills.length}`],
     ...agent.skills.flatMap((skill): Array<[number, string]> => [
       [1, `${agent.kind === 'mcp' ? 'tool name' : 'skill id'} length ${skill.id.length}`], [skill.id.length, `"${skill.id}"`],

@@ -67,8 +67,8 @@ export async function capabilityExample (): Promise<CapabilityRecordFields> {
     sequence: SEQUENCE,
     expiresAt: EXPIRES_AT,
     agents: [
-      { service: 'tools', kind: 'mcp', title: 'calc', skills: [{ id: 'add', tags: [] }] },
-      { service: 'translator', kind: 'a2a', title: 'Translator', skills: [{ id: 'translate', tags: ['translation', 'language'] }] }
+      { service: 'tools', kind: 'mcp', title: 'calc', path: '/mcp', skills: [{ id: 'add', tags: [] }] },
+      { service: 'translator', kind: 'a2a', title: 'Translator', path: '/', skills: [{ id: 'translate', tags: ['translation', 'language'] }] }
     ]
   }
 }
