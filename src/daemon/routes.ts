@@ -1,5 +1,6 @@
 import { ApiError, badRequest, MAX_PING_COUNT, notFound } from '../control/protocol.ts'
 import { AgentError } from '../agents/agent-errors.ts'
+import { connectAgent } from '../agents/connect.ts'
 import { readAgent } from '../agents/read-agent.ts'
 import { FindError } from '../records/agent-finder.ts'
 import { ExposeError } from '../expose/expose-registry.ts'
@@ -133,6 +134,16 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       tool: query.get('tool') ?? undefined,
       network: knownNetworks(query.get('network') == null ? undefined : [query.get('network') as string])?.[0]
     })),
+    'POST /connect': async ({ body }) => {
+      const network = optionalText(body.network, 'network')
+      knownNetworks(network == null ? undefined : [network])
+      return userError(async () => connectAgent({
+        skill: optionalText(body.skill, 'skill'),
+        tool: optionalText(body.tool, 'tool'),
+        target: optionalText(body.target, 'target'),
+        network
+      }, { forwards, agents }))
+    },
     'GET /forwards': async () => forwards.list(),
     'POST /forwards': async ({ body }) => {
       const network = optionalText(body.network, 'network')
