@@ -81,3 +81,55 @@ export const SERVICE_PROVIDERS_DOMAIN = 'agentmesh service v1'
 /** Multicodec `raw` and multihash `sha2-256`: the CIDs of the provider keys. */
 export const RAW_CODEC = 0x55
 export const SHA2_256_CODE = 0x12
+
+/** The first byte of a capability record (SPEC.md section 12): the only layout defined. */
+export const CAPABILITY_RECORD_VERSION = 1
+
+/** What a capability record's signature covers before its bytes: its own domain, so no member record signature is valid as one. */
+export const CAPABILITY_RECORD_DOMAIN = 'agentmesh capability record v1'
+
+/** The DHT key of a capability record is `/<namespace>/` and 64 hex digits: its own validator and selector. */
+export const CAPABILITY_RECORD_DHT_NAMESPACE = 'agentmesh-capability'
+export const CAPABILITY_RECORD_DHT_PREFIX = `/${CAPABILITY_RECORD_DHT_NAMESPACE}/`
+
+/**
+ * The longest capability record, signature included: twice a member record, since an
+ * agent's skills and their tags take more room than a list of services (8 agents of 64
+ * skills with a few short tags fit), and still small enough that a lookup that downloads
+ * a copy from each of up to 20 servers costs at most 160 KiB.
+ */
+export const MAX_CAPABILITY_RECORD_BYTES = 8192
+
+/** Agent services (`expose --a2a` or `--mcp`) one record carries. */
+export const MAX_AGENT_SERVICES = 8
+
+/** Skills of an A2A agent, or tools of an MCP server, per service. */
+export const MAX_AGENT_SKILLS = 64
+
+/** Tags per skill. */
+export const MAX_SKILL_TAGS = 16
+
+/** A normalised skill id, tag or tool name, in UTF-8 bytes: MCP allows tool names of 128 characters. */
+export const MAX_TERM_BYTES = 128
+
+/** The agent's own name (the card's `name`, the MCP server's `serverInfo.name`), in UTF-8 bytes. */
+export const MAX_AGENT_TITLE_BYTES = 128
+
+/** Where the agent answers on its service, an absolute URL path (`/mcp`), in bytes. */
+export const MAX_AGENT_PATH_BYTES = 128
+
+/**
+ * Distinct terms one record may be found by (skill ids and tags, tool names), in all its
+ * services: each is a provider key the member announces in the DHT (a walk to the 20
+ * closest servers) at every refresh.
+ */
+export const MAX_CAPABILITY_TERMS = 128
+
+/** Agent kinds, by their byte in a capability record: `expose --a2a`, `expose --mcp`. */
+export const AGENT_KIND_CODES = { a2a: 1, mcp: 2 } as const
+
+/** What the provider key of an A2A skill id or tag hashes, before 0x00, the network key, 0x00 and the term. */
+export const SKILL_PROVIDERS_DOMAIN = 'agentmesh skill v1'
+
+/** What the provider key of an MCP tool name hashes, before 0x00, the network key, 0x00 and the term. */
+export const TOOL_PROVIDERS_DOMAIN = 'agentmesh tool v1'

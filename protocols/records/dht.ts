@@ -7,7 +7,8 @@ import { shortKey } from '../membership/errors.ts'
 import { checkName, checkNetworkKey, compareBytes, encodeText } from '../membership/fields.ts'
 import { MEMBER_RECORD_DHT_PREFIX } from './constants.ts'
 import { KeyMismatchError } from './errors.ts'
-import { checkSignatureAndExpiry, decodeMemberRecord } from './record.ts'
+import { decodeMemberRecord, MEMBER_RECORD } from './record.ts'
+import { checkSignatureAndExpiry, selectNewest } from './signed.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /**
@@ -46,7 +47,7 @@ export async function validateMemberRecord (key: Uint8Array, value: Uint8Array, 
   }
   const now = options?.now ?? Math.floor(Date.now() / 1000)
   await verifyCertificate(certificate, { now })
-  await checkSignatureAndExpiry(record, now)
+  await checkSignatureAndExpiry(MEMBER_RECORD, record, now)
 }
 
 /**
@@ -55,21 +56,5 @@ export async function validateMemberRecord (key: Uint8Array, value: Uint8Array, 
  * so every node picks the same record whatever the order. 0 when none decodes.
  */
 export function selectMemberRecord (_key: Uint8Array, records: Uint8Array[]): number {
-  let best = 0
-  let bestRecord: { sequence: bigint, expiresAt: number, bytes: Uint8Array } | undefined
-  records.forEach((bytes, index) => {
-    let record
-    try {
-      record = decodeMemberRecord(bytes)
-    } catch {
-      return
-    }
-    if (bestRecord === undefined || record.sequence > bestRecord.sequence ||
-      (record.sequence === bestRecord.sequence && (record.expiresAt > bestRecord.expiresAt ||
-        (record.expiresAt === bestRecord.expiresAt && compareBytes(record.bytes, bestRecord.bytes) < 0)))) {
-      best = index
-      bestRecord = record
-    }
-  })
-  return best
+  return selectNewest(decodeMemberRecord, records, compareBytes)
 }

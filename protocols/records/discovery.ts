@@ -4,8 +4,10 @@ import * as Digest from 'multiformats/hashes/digest'
 import { Writer } from '../membership/bytes.ts'
 import { checkNetworkKey, encodeText } from '../membership/fields.ts'
 import { MalformedFieldError } from '../membership/errors.ts'
+import { checkTerm } from './capability.ts'
 import {
-  MAX_SERVICE_NAME_BYTES, NETWORK_MEMBERS_DOMAIN, RAW_CODEC, SERVICE_NAME_PATTERN, SERVICE_PROVIDERS_DOMAIN, SHA2_256_CODE
+  MAX_SERVICE_NAME_BYTES, NETWORK_MEMBERS_DOMAIN, RAW_CODEC, SERVICE_NAME_PATTERN, SERVICE_PROVIDERS_DOMAIN, SHA2_256_CODE,
+  SKILL_PROVIDERS_DOMAIN, TOOL_PROVIDERS_DOMAIN
 } from './constants.ts'
 
 /** CIDv1, codec raw, of the sha2-256 multihash of `input`. */
@@ -43,4 +45,22 @@ export function networkMembersCid (networkKey: Uint8Array): CID {
  */
 export function serviceProvidersCid (networkKey: Uint8Array, service: string): CID {
   return rawSha256Cid(serviceProvidersInput(networkKey, service))
+}
+
+/**
+ * The bytes a capability provider key hashes: the domain of skills (A2A skill ids and
+ * tags) or of tools (MCP tool names), 0x00, the network key, 0x00, the normalised term.
+ */
+export function capabilityProvidersInput (kind: 'skill' | 'tool', networkKey: Uint8Array, term: string): Uint8Array {
+  const domain = kind === 'tool' ? TOOL_PROVIDERS_DOMAIN : SKILL_PROVIDERS_DOMAIN
+  return new Writer().bytes(encodeText(domain)).u8(0).bytes(checkNetworkKey(networkKey)).u8(0).bytes(encodeText(checkTerm(term, kind === 'tool' ? 'tool name' : 'skill'))).finish()
+}
+
+/**
+ * The provider key of the members that serve an agent with skill id or tag `term`
+ * (`kind` skill), or an MCP server with tool `term` (`kind` tool), in the network:
+ * `find --skill`, `find --tool`. The term must be normalised (normaliseTerm).
+ */
+export function capabilityProvidersCid (kind: 'skill' | 'tool', networkKey: Uint8Array, term: string): CID {
+  return rawSha256Cid(capabilityProvidersInput(kind, networkKey, term))
 }

@@ -1,34 +1,25 @@
-import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { equals } from 'uint8arrays/equals'
-import { Reader, Writer } from '../membership/bytes.ts'
-import { decodeCertificate, verifyCertificate } from '../membership/certificate.ts'
-import { MAX_CERTIFICATE_BYTES } from '../membership/constants.ts'
+import { Reader } from '../membership/bytes.ts'
+import { verifyCertificate } from '../membership/certificate.ts'
+import { MalformedFieldError, plural, TooLargeError } from '../membership/errors.ts'
 import {
-  BadSignatureError, formatTime, MalformedFieldError, PeerMismatchError, plural, TooLargeError, TrailingBytesError,
-  UnsupportedVersionError
-} from '../membership/errors.ts'
-import { checkTime, checkU64 } from '../membership/fields.ts'
-import { signedData } from '../membership/signing.ts'
-import {
-  ED25519_SIGNATURE_BYTES, MAX_MEMBER_RECORD_BYTES, MAX_RECORD_ADDRESS_BYTES, MAX_RECORD_ADDRESSES,
-  MAX_RECORD_SIGNATURE_BYTES, MAX_RECORD_TTL_SECONDS, MEMBER_RECORD_DOMAIN, MEMBER_RECORD_VERSION
+  MAX_MEMBER_RECORD_BYTES, MAX_RECORD_ADDRESS_BYTES, MAX_RECORD_ADDRESSES, MEMBER_RECORD_DOMAIN, MEMBER_RECORD_VERSION
 } from './constants.ts'
-import { ExpiredRecordError, NameMismatchError, TtlTooLongError } from './errors.ts'
+import { NameMismatchError } from './errors.ts'
 import { readServices, writeServices } from './services.ts'
+import { checkSignatureAndExpiry, readHeader, readSignature, recordBytes, signerCertificate, signRecordBody, writeHeader } from './signed.ts'
+import type { RecordKind } from './signed.ts'
 import type { Certificate } from '../membership/types.ts'
 import type { MemberRecord, MemberRecordFields, VerifyRecordOptions } from './types.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-const P2P = 421
+/** Member records as signed records (signed.ts). */
+export const MEMBER_RECORD: RecordKind = { version: MEMBER_RECORD_VERSION, domain: MEMBER_RECORD_DOMAIN, maxBytes: MAX_MEMBER_RECORD_BYTES, label: 'member record' }
 
-/** A record's signer is the key its peer id embeds: Ed25519 or secp256k1, never an RSA peer id (a hash). */
-function checkSigner (certificate: Certificate): void {
-  if (certificate.peerId.publicKey === undefined) {
-    throw new MalformedFieldError(`the certificate's peer id ${certificate.peerId.toString()} does not embed its public key (an RSA peer id); member records need an Ed25519 or secp256k1 identity`)
-  }
-}
+const P2P = 421
 
 /**
  * Checks that an address is canonical and, when it ends with /p2p/<id>,
@@ -65,18 +56,11 @@ function parseAddress (bytes: Uint8Array, member: PeerId): string {
 
 /** The record's bytes before the signature length: what the signature covers (after the domain string). */
 function encodeBody (fields: MemberRecordFields, certificate: Certificate): Uint8Array {
-  const sequence = checkU64(fields.sequence, 'sequence', 0n)
-  const expiresAt = checkTime(fields.expiresAt, 'expiresAt')
+  const writer = writeHeader(MEMBER_RECORD, certificate, fields.sequence, fields.expiresAt)
   if (!Array.isArray(fields.addresses)) throw new MalformedFieldError('the addresses are not a list')
   if (fields.addresses.length > MAX_RECORD_ADDRESSES) {
     throw new TooLargeError(`the record would carry ${fields.addresses.length} addresses; at most ${MAX_RECORD_ADDRESSES} are allowed`)
   }
-
-  const writer = new Writer()
-    .u8(MEMBER_RECORD_VERSION)
-    .prefixed(certificate.bytes, 2)
-    .u64(sequence)
-    .u64(expiresAt)
   writeServices(writer, fields.services, 'the record would publish')
   writer.u8(fields.addresses.length)
   const seen = new Set<string>()
@@ -105,23 +89,9 @@ function encodeBody (fields: MemberRecordFields, certificate: Certificate): Uint
  * fields a decoder would refuse. The certificate itself is not verified.
  */
 export async function signMemberRecord (fields: MemberRecordFields, peerKey: PrivateKey): Promise<MemberRecord> {
-  if (!(fields?.certificate?.bytes instanceof Uint8Array)) throw new MalformedFieldError('the record has no certificate')
-  if (fields.certificate.bytes.length > MAX_CERTIFICATE_BYTES) {
-    throw new TooLargeError(`the certificate takes ${fields.certificate.bytes.length} bytes; at most ${MAX_CERTIFICATE_BYTES} are allowed`)
-  }
-  const certificate = decodeCertificate(fields.certificate.bytes)
-  checkSigner(certificate)
-  const signer = peerIdFromPrivateKey(peerKey)
-  if (!signer.equals(certificate.peerId)) {
-    throw new PeerMismatchError(`the record of "${certificate.name}" must be signed by its certificate's peer ${certificate.peerId.toString()}, not by ${signer.toString()}`)
-  }
+  const certificate = signerCertificate(fields?.certificate, peerKey)
   const body = encodeBody(fields, certificate)
-  const signature = Uint8Array.from(await peerKey.sign(signedData(MEMBER_RECORD_DOMAIN, body)))
-  const length = body.length + 2 + signature.length
-  if (length > MAX_MEMBER_RECORD_BYTES) {
-    throw new TooLargeError(`the record would take ${length} bytes; at most ${MAX_MEMBER_RECORD_BYTES} are allowed (publish fewer or shorter addresses or services)`)
-  }
-  return decodeMemberRecord(new Writer().bytes(body).prefixed(signature, 2).finish())
+  return decodeMemberRecord(await signRecordBody(MEMBER_RECORD, body, peerKey, 'publish fewer or shorter addresses or services'))
 }
 
 /**
@@ -130,20 +100,9 @@ export async function signMemberRecord (fields: MemberRecordFields, peerKey: Pri
  * be exactly one record. The result holds a copy of the bytes.
  */
 export function decodeMemberRecord (input: Uint8Array): MemberRecord {
-  if (!(input instanceof Uint8Array)) throw new MalformedFieldError('the member record is not bytes')
-  if (input.length > MAX_MEMBER_RECORD_BYTES) {
-    throw new TooLargeError(`the member record takes ${input.length} bytes; at most ${MAX_MEMBER_RECORD_BYTES} are allowed`)
-  }
-  const bytes = Uint8Array.from(input)
+  const bytes = recordBytes(MEMBER_RECORD, input)
   const reader = new Reader(bytes, 'the member record')
-  const version = reader.u8('format version')
-  if (version !== MEMBER_RECORD_VERSION) {
-    throw new UnsupportedVersionError(`the member record has format version ${version}; this node reads version ${MEMBER_RECORD_VERSION}`)
-  }
-  const certificate = decodeCertificate(reader.prefixed(2, MAX_CERTIFICATE_BYTES, 'certificate'))
-  checkSigner(certificate)
-  const sequence = reader.u64('sequence')
-  const expiresAt = checkTime(Number(reader.u64('expiresAt')), 'expiresAt')
+  const { certificate, sequence, expiresAt } = readHeader(MEMBER_RECORD, reader)
   const services = readServices(reader, 'the member record publishes')
   const addressCount = reader.u8('address count')
   if (addressCount > MAX_RECORD_ADDRESSES) {
@@ -155,42 +114,8 @@ export function decodeMemberRecord (input: Uint8Array): MemberRecord {
     if (addresses.includes(address)) throw new MalformedFieldError(`the address ${address} appears twice`)
     addresses.push(address)
   }
-  const signature = reader.prefixed(2, MAX_RECORD_SIGNATURE_BYTES, 'signature')
-  if (certificate.peerId.type === 'Ed25519' ? signature.length !== ED25519_SIGNATURE_BYTES : signature.length === 0) {
-    const expected = certificate.peerId.type === 'Ed25519' ? `an Ed25519 signature takes ${ED25519_SIGNATURE_BYTES}` : `a ${certificate.peerId.type} signature takes 1 to ${MAX_RECORD_SIGNATURE_BYTES}`
-    throw new MalformedFieldError(`the member record's signature takes ${plural(signature.length, 'byte')}; ${expected}`)
-  }
-  if (reader.remaining > 0) {
-    throw new TrailingBytesError(`${plural(reader.remaining, 'extra byte')} after the member record's signature`)
-  }
+  const signature = readSignature(MEMBER_RECORD, reader, certificate)
   return { certificate, sequence, expiresAt, services, addresses, signature, bytes }
-}
-
-/** Whether the record's signature verifies against the key its certificate's peer id embeds. */
-async function signatureVerifies (record: MemberRecord): Promise<boolean> {
-  const body = record.bytes.subarray(0, record.bytes.length - 2 - record.signature.length)
-  try {
-    return await record.certificate.peerId.publicKey?.verify(signedData(MEMBER_RECORD_DOMAIN, body), record.signature) === true
-  } catch {
-    return false
-  }
-}
-
-/**
- * The checks after the certificate, shared by readers and DHT servers: the
- * record's signature, then its expiry, then how far ahead that is.
- */
-export async function checkSignatureAndExpiry (record: MemberRecord, now: number): Promise<void> {
-  const { certificate } = record
-  if (!await signatureVerifies(record)) {
-    throw new BadSignatureError(`the signature of the member record of "${certificate.name}" does not verify against its peer id ${certificate.peerId.toString()}`)
-  }
-  if (now >= record.expiresAt) {
-    throw new ExpiredRecordError(`the member record of "${certificate.name}" expired at ${formatTime(record.expiresAt)}`)
-  }
-  if (record.expiresAt - now > MAX_RECORD_TTL_SECONDS) {
-    throw new TtlTooLongError(`the member record of "${certificate.name}" expires at ${formatTime(record.expiresAt)}, more than ${MAX_RECORD_TTL_SECONDS} s after ${formatTime(now)}`)
-  }
 }
 
 /**
@@ -213,5 +138,5 @@ export async function verifyMemberRecord (record: MemberRecord, options: VerifyR
   if (options.name !== undefined && options.name !== certificate.name) {
     throw new NameMismatchError(`the record is of member "${certificate.name}", not of "${options.name}"`)
   }
-  await checkSignatureAndExpiry(decoded, options.now)
+  await checkSignatureAndExpiry(MEMBER_RECORD, decoded, options.now)
 }

@@ -1,5 +1,5 @@
 import type { Certificate, RevocationList } from '../membership/types.ts'
-import type { PROTO_CODES } from './constants.ts'
+import type { AGENT_KIND_CODES, PROTO_CODES } from './constants.ts'
 
 export type ServiceProto = keyof typeof PROTO_CODES
 
@@ -39,4 +39,41 @@ export interface VerifyRecordOptions {
   revocations?: RevocationList
   /** When given, must equal the certificate's member name: the name the reader looked up. */
   name?: string
+}
+
+export type AgentKind = keyof typeof AGENT_KIND_CODES
+
+/** A skill of an A2A agent (its id and tags), or a tool of an MCP server (its name, no tags); normalised terms. */
+export interface AgentSkill {
+  id: string
+  /** sorted byte-wise, no tag twice; always empty for MCP tools */
+  tags: string[]
+}
+
+/** One agent service a member exposes: what `find` matches and shows. */
+export interface AgentService {
+  /** the exposed service's name (SERVICE_NAME_PATTERN of protocols/envelope) */
+  service: string
+  kind: AgentKind
+  /** the agent's own name: the card's `name`, the MCP server's `serverInfo.name` (may be empty) */
+  title: string
+  /** where it answers on the service: `/` for an A2A agent (its card is at `/.well-known/agent-card.json`), the MCP endpoint's path (`/mcp`) */
+  path: string
+  /** sorted by id byte-wise, no id twice */
+  skills: AgentSkill[]
+}
+
+export interface CapabilityRecordFields {
+  certificate: Certificate
+  /** u64, strictly higher for a newer record: the publisher's clock in milliseconds */
+  sequence: bigint
+  /** Unix seconds */
+  expiresAt: number
+  /** sorted by service name byte-wise when signed and decoded, no name twice */
+  agents: AgentService[]
+}
+
+export interface CapabilityRecord extends CapabilityRecordFields {
+  signature: Uint8Array
+  bytes: Uint8Array
 }

@@ -1,6 +1,6 @@
 import { encodeResponse, EnvelopeError, HEADER_TIMEOUT_MS, requestDecoder, Status, statusName, UnsupportedCriticalOptionError } from '../envelope/index.ts'
 import { HALF_CLOSED_IDLE_MS, MAX_READ_BUFFER_BYTES, SERVICE_DIAL_TIMEOUT_MS, STALLED_MS } from './constants.ts'
-import { connectTcp } from './connect-tcp.ts'
+import { connectLocal } from './connect-tcp.ts'
 import { UntrustedPeerError } from './errors.ts'
 import { readEnvelope } from './read-envelope.ts'
 import { bothClosed, pumpSocketToStream, pumpStreamToSocket, TunnelWatch } from './splice.ts'
@@ -19,8 +19,13 @@ export interface ExposedService {
 
 type RefusalStatus = Exclude<Status, typeof Status.OK | typeof Status.UNSUPPORTED_CRITICAL_OPTION>
 
-/** The grant check of one tunnel: refused with a status and reason, or allowed with bytes to send the service first (a PROXY header). */
-export type Authorization = { refuse: { status: RefusalStatus, reason: string } } | { prelude?: Uint8Array }
+/**
+ * The grant check of one tunnel: refused with a status and reason, or allowed with bytes
+ * to send the service first (a PROXY header), and optionally a local unix socket to
+ * connect the tunnel to instead of the service's host and port (an HTTP proxy in front of
+ * the service, which the prelude tells who the caller is: SPEC.md section 7).
+ */
+export type Authorization = { refuse: { status: RefusalStatus, reason: string } } | { prelude?: Uint8Array, socketPath?: string }
 
 export interface TunnelHandlerInit {
   /** a half-closed tunnel idle this long is reset both ways (default HALF_CLOSED_IDLE_MS) */
@@ -110,10 +115,11 @@ async function respond<S extends ExposedService> (stream: Stream, connection: Co
   if (admission == null) return fail(Status.OVERLOADED, 'too many tunnels: try again later')
   try {
     let socket: Socket
+    const target = authorization.socketPath != null ? { path: authorization.socketPath } : { host: service.host, port: service.port }
     try {
-      socket = await connectTcp(service.host, service.port, SERVICE_DIAL_TIMEOUT_MS)
+      socket = await connectLocal(target, SERVICE_DIAL_TIMEOUT_MS)
     } catch (err: any) {
-      return await fail(Status.SERVICE_UNREACHABLE, `cannot connect to ${service.host}:${service.port}: ${err.code ?? err.message}`)
+      return await fail(Status.SERVICE_UNREACHABLE, `cannot connect to ${'path' in target ? target.path : `${service.host}:${service.port}`}: ${err.code ?? err.message}`)
     }
     if (authorization.prelude != null) socket.write(authorization.prelude)
     try {

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { parseCommandArgs, usageLine, UsageError } from './command.ts'
+import { connectCommand } from './connect.ts'
 import { eventsCommand } from './events.ts'
 import { exposeCommand } from './expose.ts'
+import { findCommand } from './find.ts'
 import { forwardCommand } from './forward.ts'
 import { forwardsCommand } from './forwards.ts'
 import { hostsCommand } from './hosts.ts'
@@ -30,7 +32,7 @@ const COMMANDS: Command[] = [
   startCommand, idCommand, statusCommand, peersCommand, pingCommand,
   trustCommand, exposeCommand, unexposeCommand, servicesCommand, forwardCommand, unforwardCommand, forwardsCommand,
   networkCommand, inviteCommand, joinCommand, membersCommand, renewCommand, revokeCommand,
-  resolveCommand, mapCommand, unmapCommand, hostsCommand, eventsCommand, uiCommand
+  resolveCommand, mapCommand, unmapCommand, hostsCommand, findCommand, connectCommand, eventsCommand, uiCommand
 ]
 
 function overview (): string {

@@ -8,6 +8,8 @@ export interface DataDir {
   identityKey: string
   /** the control API's unix socket, mode 0600 */
   controlSocket: string
+  /** the agent proxy's unix socket, mode 0600: tunnels to A2A agents and MCP servers go through it */
+  agentsSocket: string
   /** the allowlist of peers */
   trust: string
   /** the exposed services */
@@ -31,6 +33,7 @@ export function resolveDataDir (flag: string | undefined, env: NodeJS.ProcessEnv
     root,
     identityKey: join(root, 'identity.key'),
     controlSocket: join(root, 'control.sock'),
+    agentsSocket: join(root, 'agents.sock'),
     pidFile: join(root, 'daemon.pid'),
     trust: join(root, 'trust.json'),
     services: join(root, 'services.json'),

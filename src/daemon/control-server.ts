@@ -1,6 +1,7 @@
 import { once } from 'node:events'
 import { createServer } from 'node:http'
-import { chmod, unlink } from 'node:fs/promises'
+import { unlink } from 'node:fs/promises'
+import { listenOnUnixSocket } from '../state/unix-socket.ts'
 import { API_PREFIX, ApiError, badRequest, notFound } from '../control/protocol.ts'
 import type { Logger } from '../log/logger.ts'
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
@@ -46,22 +47,8 @@ export class ControlServer {
 
   /** Listens on the socket; the caller holds the data directory's lock, so a socket left there is stale. */
   async start (): Promise<void> {
-    await unlink(this.socketPath).then(() => {
-      this.components.log.info({ socket: this.socketPath }, 'replaced a stale control socket')
-    }, () => {})
-    const umask = process.umask(0o177)
-    try {
-      await new Promise<void>((resolve, reject) => {
-        this.server.once('error', reject)
-        this.server.listen(this.socketPath, () => {
-          this.server.off('error', reject)
-          resolve()
-        })
-      })
-    } finally {
-      process.umask(umask)
-    }
-    await chmod(this.socketPath, 0o600)
+    const { replacedStale } = await listenOnUnixSocket(this.server, this.socketPath)
+    if (replacedStale) this.components.log.info({ socket: this.socketPath }, 'replaced a stale control socket')
   }
 
   async stop (): Promise<void> {

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { loadOrCreateIdentity } from '../identity/key-file.ts'
+import { AgentProxy } from '../agents/agent-proxy.ts'
 import { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
 import { DhtWalk } from '../discovery/dht-walk.ts'
 import { ExposeRegistry } from '../expose/expose-registry.ts'
@@ -14,6 +15,7 @@ import { RelayStun } from '../nat/relay-stun.ts'
 import { RecordPublisher } from '../records/record-publisher.ts'
 import { Resolver } from '../records/resolver.ts'
 import { ServiceFinder } from '../records/service-finder.ts'
+import { AgentFinder } from '../records/agent-finder.ts'
 import { MapManager } from '../vaddr/map-manager.ts'
 import { MAX_STREAMS as MAX_SERVICES_STREAMS } from '../../protocols/services/constants.ts'
 import { SERVICES_PROTOCOL, servicesHandler } from '../../protocols/services/index.ts'
@@ -78,6 +80,7 @@ export class Daemon {
   private readonly stun?: RelayStun
   private readonly observe: Observability
   private readonly memory: TunnelMemoryBudget
+  private readonly agents: AgentProxy
 
   private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
@@ -106,7 +109,8 @@ export class Daemon {
     const admission = new TunnelAdmission(config.tunnels, memory)
     // the lines a peer (or a local client) can cause once per tunnel
     const limitedLog = new RepeatLimitedLog(log, { burst: config.log.repeatBurst, windowMs: config.log.repeatWindowSeconds * 1000 })
-    const grants = new Grants({ self: node.peerId, membership, trust })
+    this.agents = new AgentProxy(dataDir.agentsSocket, { log })
+    const grants = new Grants({ self: node.peerId, membership, trust, agents: this.agents })
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
     node.handle(TUNNEL_PROTOCOL, tunnelHandler({ halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000, stalledMs: config.tunnels.stalledSeconds * 1000 }, {
       admitsTunnelsFrom: (peer, connection) => this.members.admitsTunnelsFrom(peer, connection),
@@ -181,6 +185,7 @@ export class Daemon {
       publisher: this.publisher,
       resolver: this.resolver,
       finder: this.finder,
+      agents: new AgentFinder({ node, membership, finder: this.finder, log }),
       maps: this.maps,
       stun: this.stun,
       events: observe.events,
@@ -230,6 +235,8 @@ export class Daemon {
       started.unshift(async () => { daemon.publisher.stop() })
       await daemon.stun?.start(init.config.listen, node.getMultiaddrs())
       started.unshift(async () => daemon.stun?.stop())
+      await daemon.agents.start()
+      started.unshift(async () => daemon.agents.stop())
       await daemon.forwards.start()
       started.unshift(async () => daemon.forwards.stop())
       await daemon.control.start()
@@ -252,6 +259,7 @@ export class Daemon {
     // open tunnels would hold the forwards' listeners and the node's stop until they end on their own
     this.memory.abortAll('the daemon is stopping')
     await this.forwards.stop()
+    await this.agents.stop()
     await this.stun?.stop()
     await this.observe.stop()
     await this.node.stop()

@@ -1,4 +1,8 @@
 import { ApiError, badRequest, MAX_PING_COUNT, notFound } from '../control/protocol.ts'
+import { AgentError } from '../agents/agent-errors.ts'
+import { connectAgent } from '../agents/connect.ts'
+import { readAgent } from '../agents/read-agent.ts'
+import { FindError } from '../records/agent-finder.ts'
 import { ExposeError } from '../expose/expose-registry.ts'
 import { ForwardError } from '../forward/forward-manager.ts'
 import { TrustError } from '../trust/trust-store.ts'
@@ -21,6 +25,7 @@ import type { MembershipService } from '../membership/membership-service.ts'
 import type { PeerTrust } from '../membership/peer-trust.ts'
 import type { RecordPublisher } from '../records/record-publisher.ts'
 import type { Resolver } from '../records/resolver.ts'
+import type { AgentFinder } from '../records/agent-finder.ts'
 import type { ServiceFinder } from '../records/service-finder.ts'
 import type { MapManager } from '../vaddr/map-manager.ts'
 import type { RelayStun } from '../nat/relay-stun.ts'
@@ -42,6 +47,8 @@ export interface RouteComponents {
   publisher: RecordPublisher
   resolver: Resolver
   finder: ServiceFinder
+  /** finds agents by skill or tool */
+  agents: AgentFinder
   maps: MapManager
   /** a relay node's STUN responders */
   stun?: RelayStun
@@ -57,7 +64,7 @@ const DEFAULT_CERTIFICATE_TTL = '365d'
 
 /** The control API's calls; each is a thin view of, or a change to, the daemon's state. */
 export function controlRoutes (components: RouteComponents, context: StatusContext): Routes {
-  const { node, trust, exposes, forwards, membership, members, peers, keeper, publisher, resolver, finder, maps } = components
+  const { node, trust, exposes, forwards, membership, members, peers, keeper, publisher, resolver, finder, agents, maps } = components
   const knownNetworks = (names: string[] | undefined): string[] | undefined => {
     const unknown = names?.find(name => membership.network(name) == null)
     if (unknown != null) throw new ApiError(400, 'MembershipCommandError', `this node is in no network named "${unknown}": agentmesh network ls`)
@@ -100,18 +107,42 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
     'GET /services': async ({ query }) => query.get('all') == null
       ? exposes.list()
       : { local: await exposes.list(), published: await finder.published() },
-    'POST /services': async ({ body }) => userError(async () => exposes.expose(text(body.name, 'name'), text(body.target, 'target'), {
-      proto: optionalText(body.proto, 'proto'),
-      allow: optionalList(body.allow, 'allow'),
-      networks: knownNetworks(optionalList(body.networks, 'networks')),
-      proxyProtocol: body.proxyProtocol === true,
-      publish: body.publish === true
-    }).finally(() => { publisher.publishSoon() })),
+    'POST /services': async ({ body }) => userError(async () => {
+      const name = text(body.name, 'name')
+      const target = text(body.target, 'target')
+      const networks = knownNetworks(optionalList(body.networks, 'networks'))
+      // an agent is read from the service itself, and must fit its capability record, before anything is stored
+      const agent = body.agent == null ? undefined : await readAgent(text(body.agent, 'agent'), target, optionalText(body.mcpPath, 'mcpPath'))
+      if (agent != null) await publisher.checkAgent(name, agent, networks ?? [])
+      return exposes.expose(name, target, {
+        proto: optionalText(body.proto, 'proto'),
+        allow: optionalList(body.allow, 'allow'),
+        networks,
+        proxyProtocol: body.proxyProtocol === true,
+        publish: body.publish === true,
+        agent
+      }).finally(() => { publisher.publishSoon() })
+    }),
     'DELETE /services': async ({ body }) => {
       const name = text(body.name, 'name')
       if (!await exposes.unexpose(name)) throw notFound(`no service "${name}" is exposed`)
       publisher.publishSoon()
       return { name }
+    },
+    'GET /agents': async ({ query }) => userError(async () => agents.find({
+      skill: query.get('skill') ?? undefined,
+      tool: query.get('tool') ?? undefined,
+      network: knownNetworks(query.get('network') == null ? undefined : [query.get('network') as string])?.[0]
+    })),
+    'POST /connect': async ({ body }) => {
+      const network = optionalText(body.network, 'network')
+      knownNetworks(network == null ? undefined : [network])
+      return userError(async () => connectAgent({
+        skill: optionalText(body.skill, 'skill'),
+        tool: optionalText(body.tool, 'tool'),
+        target: optionalText(body.target, 'target'),
+        network
+      }, { forwards, agents }))
     },
     'GET /forwards': async () => forwards.list(),
     'POST /forwards': async ({ body }) => {
@@ -200,7 +231,7 @@ async function userError<T> (action: () => Promise<T>): Promise<T> {
   try {
     return await action()
   } catch (err: any) {
-    if (err instanceof TrustError || err instanceof ExposeError || err instanceof ForwardError || err instanceof MembershipCommandError || err instanceof MapError || err instanceof ResolveError) throw new ApiError(400, err.name, err.message)
+    if (err instanceof TrustError || err instanceof ExposeError || err instanceof AgentError || err instanceof FindError || err instanceof ForwardError || err instanceof MembershipCommandError || err instanceof MapError || err instanceof ResolveError) throw new ApiError(400, err.name, err.message)
     throw err
   }
 }

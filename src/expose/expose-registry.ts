@@ -5,6 +5,7 @@ import { connectTcp } from '../../protocols/tunnel/index.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { TunnelStats } from '../tunnel/tunnel-stats.ts'
 import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
+import type { AgentInfo } from '../agents/agent-info.ts'
 import type { ExposedService } from '../../protocols/tunnel/index.ts'
 import type { TunnelObserver, TunnelStatsView } from '../tunnel/tunnel-stats.ts'
 
@@ -23,6 +24,12 @@ export interface ExposeRecord {
   proxyProtocol: boolean
   /** listed in this node's member records, so that members find it (`services --all`, `forward '*\/<service>'`); else private */
   publish: boolean
+  /**
+   * an A2A agent (`--a2a`) or MCP server (`--mcp`): what it said it can do when it was
+   * exposed, published in capability records; its tunnels go through the agent proxy,
+   * which names the caller in HTTP headers
+   */
+  agent?: AgentInfo
 }
 
 export interface ExposeOptions {
@@ -31,6 +38,7 @@ export interface ExposeOptions {
   networks?: string[]
   proxyProtocol?: boolean
   publish?: boolean
+  agent?: AgentInfo
 }
 
 export interface ServiceView extends TunnelStatsView, ExposeRecord {
@@ -72,9 +80,11 @@ export class ExposeRegistry {
 
   /** Exposes a service, or changes its target, protocol or grants (keeping its counters). */
   async expose (name: string, target: string, options: ExposeOptions = {}): Promise<ServiceView> {
-    const proto = options.proto ?? 'tcp'
+    const proto = options.proto ?? (options.agent != null ? 'http' : 'tcp')
     if (!SERVICE_NAME_PATTERN.test(name)) throw new ExposeError(`service name "${name}": expected letters, digits, dots, dashes or underscores, 1-64 long, starting with a letter or digit`)
     if (!(SERVICE_PROTOCOLS as readonly string[]).includes(proto)) throw new ExposeError(`--proto ${proto}: expected one of ${SERVICE_PROTOCOLS.join(', ')}`)
+    if (options.agent != null && proto !== 'http') throw new ExposeError(`--${options.agent.kind} services speak HTTP: --proto ${proto} does not go with it`)
+    if (options.agent != null && options.proxyProtocol === true) throw new ExposeError(`--${options.agent.kind} services learn who calls from HTTP headers: --proxy-protocol is for raw TCP services`)
     const allow = options.allow ?? []
     const badAllow = allow.find(entry => !isGrantee(entry))
     if (badAllow != null) throw new ExposeError(`--allow ${badAllow}: expected a peer id, a member name, or @group`)
@@ -94,7 +104,9 @@ export class ExposeRegistry {
       allow: [...new Set(allow)],
       networks: [...new Set(networks)],
       proxyProtocol: options.proxyProtocol === true,
-      publish: options.publish === true
+      // an agent is exposed to be found
+      publish: options.publish === true || options.agent != null,
+      ...(options.agent != null && { agent: options.agent })
     })
     await this.save()
     return view(service)
@@ -137,8 +149,8 @@ export class ExposeRegistry {
   }
 }
 
-function record ({ name, target, proto, allow, networks, proxyProtocol, publish }: ExposeRecord): ExposeRecord {
-  return { name, target, proto, allow, networks, proxyProtocol, publish }
+function record ({ name, target, proto, allow, networks, proxyProtocol, publish, agent }: ExposeRecord): ExposeRecord {
+  return { name, target, proto, allow, networks, proxyProtocol, publish, ...(agent != null && { agent }) }
 }
 
 /** `@group`, a member name or a peer id. */

@@ -2,6 +2,7 @@ import { Status } from '../../protocols/envelope/index.ts'
 import { encodeProxyHeader, ProxyHeaderError, proxySourcePort } from '../../protocols/tunnel/proxy-header.ts'
 import { virtualIpv6Bytes } from '../../protocols/tunnel/virtual-address.ts'
 import { ALLOWLIST_VNI } from '../node/constants.ts'
+import type { AgentProxy } from '../agents/agent-proxy.ts'
 import type { ExposeRecord } from './expose-registry.ts'
 import type { Authorization } from '../../protocols/tunnel/index.ts'
 import type { Membership, Network } from '../membership/membership.ts'
@@ -23,13 +24,17 @@ export interface GrantComponents {
   self: PeerId
   membership: Membership
   trust: TrustStore
+  /** the HTTP proxy in front of A2A agents and MCP servers, which names the caller in headers */
+  agents?: AgentProxy
 }
 
 /**
  * The grant check of one tunnel (run on every new tunnel): VNI 0 is the allowlist's,
  * another VNI must be a network the service is exposed in and one in which the caller
  * holds a valid certificate; then `--allow` (peer ids, names, `@group`s) narrows it. A
- * service exposed with `--proxy-protocol` gets the caller's identity first.
+ * service exposed with `--proxy-protocol` gets the caller's identity first; the tunnels
+ * of an agent (`--a2a`, `--mcp`) go through the agent proxy, which names the caller in
+ * HTTP headers.
  */
 export class Grants {
   private readonly components: GrantComponents
@@ -40,9 +45,19 @@ export class Grants {
     this.components = components
   }
 
-  authorize (peer: PeerId, vni: number, service: ExposeRecord & { port: number }): Authorization {
+  authorize (peer: PeerId, vni: number, service: ExposeRecord & { host: string, port: number }): Authorization {
     const caller = this.admits(peer, vni, service)
     if ('refuse' in caller) return caller
+    const { agents } = this.components
+    if (service.agent != null && agents != null) {
+      const prelude = agents.admit({ name: service.name, host: service.host, port: service.port, agent: service.agent }, {
+        peerId: peer.toString(),
+        ...(caller.name != null && { name: caller.name }),
+        groups: caller.groups,
+        ...(caller.network != null && { network: caller.network.name })
+      })
+      return { prelude, socketPath: agents.socketPath }
+    }
     if (!service.proxyProtocol) return {}
     try {
       return { prelude: this.proxyHeader(peer, vni, service, caller) }

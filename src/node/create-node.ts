@@ -16,7 +16,10 @@ import { directPaths } from '../nat/direct-paths.ts'
 import { iceServers } from '../nat/ice-servers.ts'
 import { decideLimitsPerCircuit, relayGater, relayServer } from '../nat/relay-policy.ts'
 import { REVOCATIONS_DHT_NAMESPACE, selectRevocationsRecord, validateRevocationsRecord } from '../../protocols/membership/index.ts'
-import { MEMBER_RECORD_DHT_NAMESPACE, selectMemberRecord, validateMemberRecord } from '../../protocols/records/index.ts'
+import {
+  CAPABILITY_RECORD_DHT_NAMESPACE, MEMBER_RECORD_DHT_NAMESPACE, selectCapabilityRecord, selectMemberRecord, validateCapabilityRecord,
+  validateMemberRecord
+} from '../../protocols/records/index.ts'
 import { relayReservations } from '../nat/relay-reservations.ts'
 import { ReservationSlots } from '../nat/reservation-slots.ts'
 import { addressView } from './address-view.ts'
@@ -130,10 +133,14 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
         // a relay is public infrastructure: it serves the DHT from the start
         clientMode: dhtClientMode(config.dht.mode, scope === 'lan' || config.relay.enabled),
         peerInfoMapper: scope === 'lan' ? passthroughMapper : removePrivateAddressesMapper,
-        // networks' revocation lists and members' records: any DHT server checks their signatures (SPEC.md of
-        // protocols/membership and protocols/records), and the highest version or sequence wins
-        validators: { [REVOCATIONS_DHT_NAMESPACE]: validateRevocationsRecord, [MEMBER_RECORD_DHT_NAMESPACE]: async (key, value) => validateMemberRecord(key, value) },
-        selectors: { [REVOCATIONS_DHT_NAMESPACE]: selectRevocationsRecord, [MEMBER_RECORD_DHT_NAMESPACE]: selectMemberRecord }
+        // networks' revocation lists, members' records and their capability records: any DHT server checks their
+        // signatures (SPEC.md of protocols/membership and protocols/records), and the highest version or sequence wins
+        validators: {
+          [REVOCATIONS_DHT_NAMESPACE]: validateRevocationsRecord,
+          [MEMBER_RECORD_DHT_NAMESPACE]: async (key, value) => validateMemberRecord(key, value),
+          [CAPABILITY_RECORD_DHT_NAMESPACE]: async (key, value) => validateCapabilityRecord(key, value)
+        },
+        selectors: { [REVOCATIONS_DHT_NAMESPACE]: selectRevocationsRecord, [MEMBER_RECORD_DHT_NAMESPACE]: selectMemberRecord, [CAPABILITY_RECORD_DHT_NAMESPACE]: selectCapabilityRecord }
       }),
       addresses: addressView(),
       // a relay is reached directly, so it holds no reservations itself

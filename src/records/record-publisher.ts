@@ -1,8 +1,11 @@
 import {
-  memberRecordKey, networkMembersCid, RECORD_REFRESH_SECONDS, RECORD_TTL_SECONDS, serviceProvidersCid, signMemberRecord
+  capabilityProvidersCid, capabilityRecordKey, capabilityTerms, checkAgents, memberRecordKey, MembershipError, networkMembersCid,
+  RECORD_REFRESH_SECONDS, RECORD_TTL_SECONDS, serviceProvidersCid, signCapabilityRecord, signMemberRecord
 } from '../../protocols/records/index.ts'
+import { AgentError } from '../agents/agent-errors.ts'
 import { describeError } from '../node/dial-peer.ts'
-import type { PublishedService, MemberRecord } from '../../protocols/records/index.ts'
+import type { AgentService, CapabilityRecord, PublishedService, MemberRecord } from '../../protocols/records/index.ts'
+import type { AgentInfo } from '../agents/agent-info.ts'
 import type { ExposeRegistry } from '../expose/expose-registry.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Membership, Network } from '../membership/membership.ts'
@@ -28,13 +31,18 @@ export interface RecordPublisherComponents {
  * addresses, signed with its peer key, put under the key of the network and its name,
  * refreshed every RECORD_REFRESH_SECONDS and soon after any change; and provides the
  * network's members key and each published service's key, so that members can be
- * enumerated and `*\/<service>` finds its providers.
+ * enumerated and `*\/<service>` finds its providers. Its A2A agents and MCP servers
+ * (`expose --a2a`, `--mcp`) go in a capability record of their own (SPEC.md section 12),
+ * with a provider key per skill id, tag and tool name, so that `find` finds them.
  */
 export class RecordPublisher {
   private readonly components: RecordPublisherComponents
   private readonly latest = new Map<string, MemberRecord>()
   /** what was last published in each network, so that a change is logged once */
   private readonly announced = new Map<string, string>()
+  /** the networks whose capability record last published lists agents: when the last goes, an empty record replaces it */
+  private readonly withAgents = new Set<string>()
+  private readonly announcedAgents = new Map<string, string>()
   private timer?: NodeJS.Timeout
   private soon?: NodeJS.Timeout
   private readonly controller = new AbortController()
@@ -76,6 +84,42 @@ export class RecordPublisher {
       .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
   }
 
+  /** The agent services this node publishes in `network`. */
+  agents (network: Network): AgentService[] {
+    return this.components.exposes.exposed()
+      .filter(service => service.agent != null && (service.networks.length === 0 || service.networks.includes(network.name)))
+      .map(service => ({ service: service.name, ...service.agent as AgentInfo }))
+  }
+
+  /**
+   * Whether `agent`, exposed as `service` in `networks` (empty: all), fits the capability
+   * records this node would then publish (field rules, counts, size); AgentError in one
+   * line when it does not, before anything is stored.
+   */
+  async checkAgent (service: string, agent: AgentInfo, networks: string[]): Promise<void> {
+    const { membership, privateKey } = this.components
+    const candidate = { service, ...agent }
+    try {
+      checkAgents([candidate])
+      for (const network of membership.networks().filter(network => networks.length === 0 || networks.includes(network.name))) {
+        const agents = [...this.agents(network).filter(other => other.service !== service), candidate]
+        await signCapabilityRecord({ certificate: network.certificate, sequence: 0n, expiresAt: 0, agents }, privateKey)
+      }
+    } catch (err: any) {
+      if (err instanceof MembershipError) throw new AgentError(`${service} cannot be published: ${err.message}`)
+      throw err
+    }
+  }
+
+  private async signCapabilities (network: Network, agents: AgentService[]): Promise<CapabilityRecord> {
+    return signCapabilityRecord({
+      certificate: network.certificate,
+      sequence: BigInt(Date.now()),
+      expiresAt: Math.floor(Date.now() / 1000) + RECORD_TTL_SECONDS,
+      agents
+    }, this.components.privateKey)
+  }
+
   private async sign (network: Network): Promise<MemberRecord> {
     const { node, privateKey } = this.components
     const record = await signMemberRecord({
@@ -108,6 +152,31 @@ export class RecordPublisher {
       } catch (err) {
         if (!this.controller.signal.aborted) log.debug({ network: network.name, err: describeError(err) }, 'cannot publish the member record yet (retrying at the next refresh)')
       }
+      await this.publishCapabilities(network, options)
+    }
+  }
+
+  /** The capability record of `network` and a provider key per term, when this node has agents there (or just had). */
+  private async publishCapabilities (network: Network, options: { signal: AbortSignal }): Promise<void> {
+    const { node, log } = this.components
+    const agents = this.agents(network)
+    if (agents.length === 0 && !this.withAgents.has(network.name)) return
+    try {
+      const record = await this.signCapabilities(network, agents)
+      for await (const _event of node.services.dht.put(capabilityRecordKey(network.key, node.peerId), record.bytes, options)) {}
+      for (const term of capabilityTerms(record.agents)) {
+        const [kind, text] = [term.slice(0, term.indexOf(':')) as 'skill' | 'tool', term.slice(term.indexOf(':') + 1)]
+        await node.contentRouting.provide(capabilityProvidersCid(kind, network.key, text), options)
+      }
+      if (agents.length > 0) this.withAgents.add(network.name)
+      else this.withAgents.delete(network.name)
+      const summary = record.agents.map(agent => `${agent.service} (${agent.kind}: ${agent.skills.map(skill => skill.id).join(', ')})`)
+      if (this.announcedAgents.get(network.name) !== summary.join('; ')) {
+        this.announcedAgents.set(network.name, summary.join('; '))
+        log.info({ network: network.name, agents: summary }, 'capability record published')
+      }
+    } catch (err) {
+      if (!this.controller.signal.aborted) log.debug({ network: network.name, err: describeError(err) }, 'cannot publish the capability record yet (retrying at the next refresh)')
     }
   }
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { multiaddr } from '@multiformats/multiaddr'
 import { decodeMemberRecord, memberRecordKey, MembershipError, verifyMemberRecord } from '../../protocols/records/index.ts'
 import { isRevoked } from '../../protocols/membership/index.ts'
+import { LogOnce } from '../log/log-once.ts'
 import { describeError } from '../node/dial-peer.ts'
 import type { MemberRecord, PublishedService } from '../../protocols/records/index.ts'
 import type { Logger } from '../log/logger.ts'
@@ -60,10 +61,11 @@ export interface ResolverComponents {
 export class Resolver {
   private readonly components: ResolverComponents
   private readonly cache = new Map<string, { record: MemberRecord, until: number }>()
-  private readonly logged = new Set<string>()
+  private readonly logged: LogOnce
 
   constructor (components: ResolverComponents) {
     this.components = components
+    this.logged = new LogOnce(components.log)
   }
 
   /** In the network named, else in each of this node's networks in turn. */
@@ -140,7 +142,7 @@ export class Resolver {
       await verifyMemberRecord(record, { now: Math.floor(Date.now() / 1000), networkKey: network.key, revocations: network.revocations, ...(name != null && { name }) })
     } catch (err) {
       if (!(err instanceof MembershipError)) throw err
-      this.logOnce(`${createHash('sha256').update(bytes).digest('hex')} ${err.name}`, { network: network.name, name, error: err.name }, `member record ignored: ${err.message}`)
+      this.logged.warn(`${createHash('sha256').update(bytes).digest('hex')} ${err.name}`, { network: network.name, name, error: err.name }, `member record ignored: ${err.message}`)
       return undefined
     }
     const key = cacheKey(network, record.certificate.name)
@@ -163,13 +165,6 @@ export class Resolver {
       expires: new Date(record.expiresAt * 1000).toISOString(),
       source
     }
-  }
-
-  private logOnce (key: string, context: object, message: string): void {
-    if (this.logged.has(key)) return
-    if (this.logged.size > 10_000) this.logged.clear()
-    this.logged.add(key)
-    this.components.log.warn(context, message)
   }
 }
 

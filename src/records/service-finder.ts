@@ -71,6 +71,11 @@ export class ServiceFinder {
     return providers
   }
 
+  /** The peers that provide `cid` (a provider key) and are members of `network` now, with their round-trip times, nearest first. */
+  async members (cid: CID, network: Network): Promise<Provider[]> {
+    return (await this.measure(await this.findProviders(cid), network)).sort((a, b) => a.rttMs - b.rttMs)
+  }
+
   /** Drops a provider that failed from the current choice, so that new connections take the next one. */
   failed (service: string, network: string | undefined, peer: PeerId): void {
     const choice = this.choices.get(`${network ?? '*'}/${service}`)
@@ -160,7 +165,7 @@ function uniquePeers (peers: Array<PeerId | string>): PeerId[] {
 }
 
 /** Runs `task` for every item, at most CONCURRENCY at once. */
-async function eachLimited<T> (items: T[], task: (item: T) => Promise<void>): Promise<void> {
+export async function eachLimited<T> (items: T[], task: (item: T) => Promise<void>): Promise<void> {
   const queue = [...items]
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, queue.length) }, async () => {
     for (let item = queue.shift(); item !== undefined; item = queue.shift()) await task(item)

@@ -23,8 +23,10 @@ function text (name: string): string {
 describe('SPEC.md worked examples', () => {
   it('lists exactly the examples the tests know', () => {
     assert.deepEqual([...specExamples().keys()].sort(), [
+      'capability-record', 'capability-record-key', // section 12.6: test/records/capability.test.ts
       'member-record', 'member-record-key', 'network-members-cid', 'network-members-cid-text', 'network-members-input',
-      'service-providers-cid', 'service-providers-cid-text', 'service-providers-input'
+      'service-providers-cid', 'service-providers-cid-text', 'service-providers-input',
+      'skill-providers-cid', 'skill-providers-cid-text', 'skill-providers-input', 'tool-providers-cid-text'
     ])
   })
 

@@ -9,9 +9,10 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { annotate, split } from '../helpers/spec-corpus.ts'
 import { toString } from 'uint8arrays/to-string'
 import {
-  memberRecordKey, networkMembersCid, networkMembersInput, serviceProvidersCid, serviceProvidersInput, signMemberRecord
+  capabilityProvidersCid, capabilityProvidersInput, capabilityRecordKey, memberRecordKey, networkMembersCid, networkMembersInput,
+  serviceProvidersCid, serviceProvidersInput, signCapabilityRecord, signMemberRecord
 } from '../../protocols/records/index.ts'
-import { keys, peerKeys, recordExample } from './vectors.ts'
+import { capabilityExample, keys, peerKeys, recordExample } from './vectors.ts'
 
 const { network, alice } = await keys()
 const { bob } = await peerKeys()
@@ -65,4 +66,50 @@ console.log(annotate(split(serviceCid.bytes, [[1, 'CID version 1'], [1, 'multico
 console.log('```\n')
 console.log('```text example=service-providers-cid-text')
 console.log(serviceCid.toString())
+console.log('```')
+
+const capability = await signCapabilityRecord(await capabilityExample(), bob)
+const capabilityLayout: Array<[number, string]> = [
+  [1, 'format version 1'],
+  [2, `certificate length ${capability.certificate.bytes.length}`],
+  [capability.certificate.bytes.length, 'certificate: bob in "fleet", protocols/membership/SPEC.md section 8.1, verbatim'],
+  [8, `sequence ${capability.sequence} (ms: 2026-01-02T00:00:00.000Z)`],
+  [8, `expiresAt ${capability.expiresAt} (2026-01-02T01:00:00Z)`],
+  [1, `agent count ${capability.agents.length}`],
+  ...capability.agents.flatMap((agent): Array<[number, string]> => [
+    [1, `service name length ${agent.service.length}`], [agent.service.length, `"${agent.service}"`],
+    [1, `kind ${agent.kind}`],
+    [1, `title length ${agent.title.length}`], [agent.title.length, `"${agent.title}"`],
+    [1, `path length ${agent.path.length}`], [agent.path.length, `"${agent.path}"`],
+    [1, `${agent.kind === 'mcp' ? 'tool' : 'skill'} count ${agent.skills.length}`],
+    ...agent.skills.flatMap((skill): Array<[number, string]> => [
+      [1, `${agent.kind === 'mcp' ? 'tool name' : 'skill id'} length ${skill.id.length}`], [skill.id.length, `"${skill.id}"`],
+      [1, `tag count ${skill.tags.length}`],
+      ...skill.tags.flatMap((tag): Array<[number, string]> => [[1, `tag length ${tag.length}`], [tag.length, `"${tag}"`]])
+    ])
+  ]),
+  [2, `signature length ${capability.signature.length}`],
+  [capability.signature.length, 'signature: Ed25519 by bob\'s peer key (seed 02 x 32) of "agentmesh capability record v1" 00 and every byte above but the signature length']
+]
+const skillCid = capabilityProvidersCid('skill', networkKey, 'translate')
+const toolCid = capabilityProvidersCid('tool', networkKey, 'add')
+const cidLayout: Array<[number, string]> = [[1, 'CID version 1'], [1, 'multicodec raw (0x55)'], [1, 'multihash sha2-256 (0x12)'], [1, 'digest length 32'], [32, 'SHA-256 of the input above']]
+
+console.log('\n```hex example=capability-record')
+console.log(annotate(split(capability.bytes, capabilityLayout)))
+console.log('```\n')
+console.log('```text example=capability-record-key')
+console.log(toString(capabilityRecordKey(networkKey, capability.certificate.peerId)))
+console.log('```\n')
+console.log('```hex example=skill-providers-input')
+console.log(annotate(split(capabilityProvidersInput('skill', networkKey, 'translate'), [[18, '"agentmesh skill v1"'], [1, '00'], [32, 'network key of "fleet" (seed 01 x 32)'], [1, '00'], [9, '"translate"']])))
+console.log('```\n')
+console.log('```hex example=skill-providers-cid')
+console.log(annotate(split(skillCid.bytes, cidLayout)))
+console.log('```\n')
+console.log('```text example=skill-providers-cid-text')
+console.log(skillCid.toString())
+console.log('```\n')
+console.log('```text example=tool-providers-cid-text')
+console.log(toolCid.toString())
 console.log('```')

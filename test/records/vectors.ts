@@ -9,7 +9,7 @@ import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { signCertificate } from '../../protocols/membership/index.ts'
 import { specErrorNames as errorNamesOf, specExamples as examplesOf } from '../helpers/spec-corpus.ts'
 import { certificateExample, keys, NOW, seed, SEEDS } from '../membership/vectors.ts'
-import type { MemberRecord, MemberRecordFields } from '../../protocols/records/index.ts'
+import type { CapabilityRecordFields, MemberRecord, MemberRecordFields } from '../../protocols/records/index.ts'
 import type { Certificate } from '../../protocols/membership/index.ts'
 import type { Ed25519PrivateKey } from '@libp2p/interface'
 
@@ -54,6 +54,22 @@ export async function recordExample (): Promise<MemberRecordFields> {
     expiresAt: EXPIRES_AT,
     services: [{ name: 'ssh', proto: 'ssh', port: 22 }, { name: 'inference', proto: 'http', port: 8080 }],
     addresses: ['/ip4/192.0.2.20/tcp/4001', `/ip4/192.0.2.10/tcp/4001/p2p/${alice}/p2p-circuit`]
+  }
+}
+
+/**
+ * SPEC.md section 12.6: bob's capability record, an A2A agent and an MCP server given
+ * out of order, with a skill's tags out of order too (the signer sorts them).
+ */
+export async function capabilityExample (): Promise<CapabilityRecordFields> {
+  return {
+    certificate: await bobCertificate(),
+    sequence: SEQUENCE,
+    expiresAt: EXPIRES_AT,
+    agents: [
+      { service: 'tools', kind: 'mcp', title: 'calc', path: '/mcp', skills: [{ id: 'add', tags: [] }] },
+      { service: 'translator', kind: 'a2a', title: 'Translator', path: '/', skills: [{ id: 'translate', tags: ['translation', 'language'] }] }
+    ]
   }
 }
 

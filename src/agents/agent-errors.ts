@@ -1,0 +1,4 @@
+/** An agent service that cannot be published: its card or tool list could not be read, or is not valid. One line, said to the user. */
+export class AgentError extends Error {
+  override name = 'AgentError'
+}

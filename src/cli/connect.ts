@@ -1,0 +1,20 @@
+import { printJson, UsageError } from './command.ts'
+import type { Command } from './command.ts'
+import type { Connection } from '../agents/connect.ts'
+
+export const connectCommand: Command = {
+  name: 'connect',
+  summary: 'a local URL for an agent: the nearest member\'s with that skill or tool, or the one named; creates or reuses a forward on a free loopback port',
+  usage: '--skill S | --tool T | <member>/<service> [--network NAME] [--json]',
+  options: { skill: { type: 'string' }, tool: { type: 'string' }, network: { type: 'string' } },
+  positionals: [0, 1],
+  async run ({ client, json, values, positionals }) {
+    const [target] = positionals
+    const given = [target, values.skill, values.tool].filter(value => value != null).length
+    if (given !== 1) throw new UsageError('give one of <member>/<service>, --skill or --tool')
+    const connection = await client.post<Connection>('/connect', { target, skill: values.skill, tool: values.tool, network: values.network })
+    if (json) return printJson(connection)
+    process.stdout.write(`${connection.url}\n`)
+    process.stderr.write(`${connection.reused ? 'reusing' : 'new'} forward ${connection.listen} -> ${connection.member ?? connection.peer}/${connection.service}${connection.kind != null ? ` (${connection.kind})` : ''}\n`)
+  }
+}
