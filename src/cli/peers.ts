@@ -13,10 +13,11 @@ export const peersCommand: Command = {
       process.stdout.write('no peers known yet\n')
       return
     }
-    printTable(['PEER', 'CONNECTION', 'TRANSPORT', 'RTT', 'ADDRESS'], peers.map(peer => [
+    printTable(['PEER', 'CONNECTION', 'TRANSPORT', 'ENCRYPTION', 'RTT', 'ADDRESS'], peers.map(peer => [
       peer.peerId,
       peer.connection ?? '-',
       peer.transport ?? '-',
+      peer.encryption ?? '-',
       peer.rttMs == null ? '-' : `${peer.rttMs} ms`,
       peer.addresses[0] ?? '-'
     ]))

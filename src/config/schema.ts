@@ -48,7 +48,9 @@ export const configSchema = z.strictObject({
     maxIncomingPending: z.number().int().min(1),
     maxIncomingPendingPerHost: z.number().int().min(1),
     handshakeTimeoutSeconds: seconds,
-    dialTimeoutSeconds: seconds
+    dialTimeoutSeconds: seconds,
+    encryption: z.array(z.enum(['tls', 'noise'])).min(1, 'expected at least one of tls, noise')
+      .refine(list => new Set(list).size === list.length, 'expected each of tls, noise at most once')
   }),
   relay: z.strictObject({
     enabled: z.boolean(),

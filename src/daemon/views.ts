@@ -51,6 +51,8 @@ export interface PeerView {
   addresses: string[]
   connection: 'direct' | 'relayed' | null
   transport?: string
+  /** that connection's encryption protocol: `/tls/1.0.0`, or `/noise` with peers that speak only noise */
+  encryption?: string
   rttMs?: number
   agent?: string
   /** allowlisted, or a member of one of this node's networks */
@@ -114,6 +116,7 @@ function peerView (node: MeshNode, peer: Peer, peers: PeerTrust): PeerView {
     addresses: peer.addresses.map(({ multiaddr }) => multiaddr.toString()),
     connection: best == null ? null : best.direct ? 'direct' : 'relayed',
     ...(best != null && { transport: transportOf(best.remoteAddr) }),
+    ...(best?.encryption != null && { encryption: best.encryption }),
     ...(best?.rtt != null && { rttMs: Math.round(best.rtt * 100) / 100 }),
     ...(agent != null && { agent: uint8ArrayToString(agent) }),
     trusted: peers.isTrusted(peer.id)

@@ -6,6 +6,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
+import { tls } from '@libp2p/tls'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { webRTC } from '@libp2p/webrtc'
@@ -99,7 +100,7 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
       circuitRelayTransport(),
       ...(config.nat.holePunching ? [webRTC({ rtcConfiguration })] : [])
     ],
-    connectionEncrypters: [coalescingTcpWrites(noise({ crypto: noiseCrypto }))],
+    connectionEncrypters: config.connections.encryption.map(name => coalescingTcpWrites(ENCRYPTERS[name]())),
     streamMuxers: [optimisticSelect(yamux({
       // every tunnelled TCP connection is a stream: room for the tunnel protocol's limit plus the node's own protocols
       maxInboundStreams: tunnelStreamLimit(config.tunnels.maxPerPeer) + 256,
@@ -155,6 +156,17 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
   }
   return node
 }
+
+/**
+ * The connection encrypters by name, offered in the order `connections.encryption` gives.
+ * TLS 1.3 first: its record layer and AES-GCM run inside Node's OpenSSL, where noise's
+ * framing runs in JavaScript. Noise stays for peers that speak only noise (stock js-libp2p,
+ * agentmesh before TLS): multistream-select falls back to it after the peer's `na`.
+ */
+const ENCRYPTERS = {
+  tls: () => tls(),
+  noise: () => noise({ crypto: noiseCrypto })
+} satisfies Record<Config['connections']['encryption'][number], unknown>
 
 /** The addresses this node reaches the relays holding its reservations on (over TCP, as it reserved). */
 function relayAddresses (node: MeshNode): Multiaddr[] {

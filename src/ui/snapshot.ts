@@ -8,8 +8,7 @@ import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
 import type { Connection } from '@libp2p/interface'
 
 export interface DashboardPeer extends PeerView {
-  /** the connection's encryption and multiplexer protocols, such as `/noise` and `/yamux/1.0.0` */
-  encryption?: string
+  /** the connection's multiplexer protocol, such as `/yamux/1.0.0` */
   muxer?: string
   /** the relay a relayed path goes through */
   relay?: string
@@ -61,7 +60,6 @@ function connectionDetails (connection: Connection | undefined): Partial<Dashboa
   const circuit = components.findIndex(component => component.name === 'p2p-circuit')
   const relay = circuit < 0 ? undefined : components.slice(0, circuit).findLast(component => component.name === 'p2p')?.value
   return {
-    ...(connection.encryption != null && { encryption: connection.encryption }),
     ...(connection.multiplexer != null && { muxer: connection.multiplexer }),
     ...(relay != null && !connection.direct && { relay })
   }
