@@ -35,7 +35,7 @@ import { controlRoutes } from './routes.ts'
 import type { Config } from '../config/schema.ts'
 import type { DataDir } from '../config/data-dir.ts'
 import type { Logger } from '../log/logger.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { MapRecord } from '../vaddr/map-manager.ts'
 import type { PrivateKey } from '@libp2p/interface'
 

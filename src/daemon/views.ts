@@ -1,14 +1,14 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { streamConnection } from '../node/dial-peer.ts'
-import { reachability, relaysOf } from '../node/reachability.ts'
-import { transportOf } from '../node/transport-name.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import { reachability, relaysOf } from '../addresses/reachability.ts'
+import { transportOf } from '../addresses/transport-name.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { RouteComponents } from './routes.ts'
 import type { Certificate } from '../../protocols/membership/index.ts'
 import type { Membership, MemberEntry, Network } from '../membership/membership.ts'
 import type { PeerTrust } from '../membership/peer-trust.ts'
-import type { Reachability } from '../node/reachability.ts'
+import type { Reachability } from '../addresses/reachability.ts'
 import type { Connection, Peer, PeerId } from '@libp2p/interface'
 
 /** The JSON documents of `id`, `status` and `peers` (DESIGN.md section 6). */

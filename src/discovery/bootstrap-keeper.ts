@@ -1,8 +1,9 @@
 import { KEEP_ALIVE } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdOf } from '../addresses/peer-ids.ts'
 import type { Logger } from '../log/logger.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -99,7 +100,7 @@ export class BootstrapKeeper {
 
 function bootstrapPeer (address: string): BootstrapPeer {
   const ma = multiaddr(address)
-  const id = ma.getComponents().findLast(component => component.name === 'p2p')?.value
+  const id = peerIdOf(ma)
   if (id == null) throw new Error(`bootstrap address ${address} has no /p2p/<peer id>`)
   return { id: peerIdFromString(id), address: ma, down: false }
 }

@@ -4,7 +4,7 @@ import { GROUP_PATTERN, NAME_PATTERN } from '../../protocols/membership/index.ts
 import { connectTcp } from '../../protocols/tunnel/index.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { TunnelStats } from '../tunnel/tunnel-stats.ts'
-import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort, parseHostPort } from '../addresses/host-port.ts'
 import type { AgentInfo } from '../agents/agent-info.ts'
 import type { ExposedService } from '../../protocols/tunnel/index.ts'
 import type { TunnelObserver, TunnelStatsView } from '../tunnel/tunnel-stats.ts'

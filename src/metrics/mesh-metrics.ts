@@ -2,10 +2,10 @@ import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { HandshakeOutcome } from '../membership/membership-service.ts'
 import { pathOf } from '../events/mesh-watch.ts'
-import { relaysOf } from '../node/reachability.ts'
+import { relaysOf } from '../addresses/reachability.ts'
 import { VERSION } from '../version.ts'
 import type { EventBus } from '../events/index.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { TunnelLabels, TunnelObserver } from '../tunnel/tunnel-stats.ts'
 
 /** Time to the first byte of a new tunnel: from a loopback round trip (about a millisecond) to a slow relayed dial. */

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import { conventionalNames } from './exposition.ts'
-import { formatHostPort, listenOn, parseHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort, listenOn, parseHostPort } from '../addresses/host-port.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'

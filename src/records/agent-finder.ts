@@ -5,12 +5,13 @@ import {
   verifyCapabilityRecord
 } from '../../protocols/records/index.ts'
 import { LogOnce } from '../log/log-once.ts'
-import { describeError, streamConnection } from '../node/dial-peer.ts'
+import { describeError } from '../errors.ts'
+import { streamConnection } from '../node/dial-peer.ts'
 import { eachLimited } from './service-finder.ts'
 import type { AgentKind, AgentService, AgentSkill, CapabilityRecord } from '../../protocols/records/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Membership, Network } from '../membership/membership.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { ServiceFinder } from './service-finder.ts'
 import type { PeerId } from '@libp2p/interface'
 

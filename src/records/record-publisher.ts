@@ -3,13 +3,13 @@ import {
   RECORD_REFRESH_SECONDS, RECORD_TTL_SECONDS, serviceProvidersCid, signCapabilityRecord, signMemberRecord
 } from '../../protocols/records/index.ts'
 import { AgentError } from '../agents/agent-errors.ts'
-import { describeError } from '../node/dial-peer.ts'
+import { describeError } from '../errors.ts'
 import type { AgentService, CapabilityRecord, PublishedService, MemberRecord } from '../../protocols/records/index.ts'
 import type { AgentInfo } from '../agents/agent-info.ts'
 import type { ExposeRegistry } from '../expose/expose-registry.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Membership, Network } from '../membership/membership.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** A change (a service published, an address learnt) is published this long after it, so that a burst of changes makes one record. */

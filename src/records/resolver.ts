@@ -3,11 +3,11 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { decodeMemberRecord, memberRecordKey, MembershipError, verifyMemberRecord } from '../../protocols/records/index.ts'
 import { isRevoked } from '../../protocols/membership/index.ts'
 import { LogOnce } from '../log/log-once.ts'
-import { describeError } from '../node/dial-peer.ts'
+import { describeError } from '../errors.ts'
 import type { MemberRecord, PublishedService } from '../../protocols/records/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Membership, Network } from '../membership/membership.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** One DHT lookup may take this long. */

@@ -1,9 +1,10 @@
+import { relayOf } from '../addresses/peer-ids.ts'
 import { pathOf } from '../events/mesh-watch.ts'
 import type { Routes } from '../daemon/control-server.ts'
 import type { PeerView, StatusView } from '../daemon/views.ts'
 import type { ExposeRecord, ExposeRegistry } from '../expose/expose-registry.ts'
 import type { ForwardManager, ForwardView } from '../forward/forward-manager.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
 import type { Connection } from '@libp2p/interface'
 
@@ -56,9 +57,7 @@ export async function dashboardSnapshot (components: DashboardComponents, signal
 
 function connectionDetails (connection: Connection | undefined): Partial<DashboardPeer> {
   if (connection == null) return {}
-  const components = connection.remoteAddr.getComponents()
-  const circuit = components.findIndex(component => component.name === 'p2p-circuit')
-  const relay = circuit < 0 ? undefined : components.slice(0, circuit).findLast(component => component.name === 'p2p')?.value
+  const relay = relayOf(connection.remoteAddr)
   return {
     ...(connection.multiplexer != null && { muxer: connection.multiplexer }),
     ...(relay != null && !connection.direct && { relay })

@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { ForwardError } from '../forward/forward-manager.ts'
-import { describeError } from '../node/dial-peer.ts'
+import { describeError } from '../errors.ts'
 import { loopbackAddress } from './loopback-address.ts'
 import type { ForwardManager, ForwardView } from '../forward/forward-manager.ts'
 import type { Membership } from '../membership/membership.ts'
