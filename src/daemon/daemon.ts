@@ -36,7 +36,7 @@ import type { Config } from '../config/schema.ts'
 import type { DataDir } from '../config/data-dir.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MeshNode } from '../node/mesh-node.ts'
-import type { MapRecord } from '../vaddr/map-manager.ts'
+import type { MapRecord } from '../control/api.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface DaemonInit {

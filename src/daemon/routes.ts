@@ -15,12 +15,10 @@ import { JsonLines } from './control-server.ts'
 import { parsePeerTarget, pingPeer } from './ping.ts'
 import { certificateView, idView, membersView, networkView, peersView, statusView } from './views.ts'
 import type { Routes } from './control-server.ts'
-import type { StatusContext } from './views.ts'
+import type { AllServicesView, IssuedView, JoinedView, RenewedView, RevokedView } from '../control/api.ts'
+import type { StatusComponents, StatusContext } from './views.ts'
 import type { EventBus } from '../events/index.ts'
-import type { ExposeRegistry } from '../expose/expose-registry.ts'
-import type { ForwardManager } from '../forward/forward-manager.ts'
 import type { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
-import type { Membership } from '../membership/membership.ts'
 import type { MembershipService } from '../membership/membership-service.ts'
 import type { PeerTrust } from '../membership/peer-trust.ts'
 import type { RecordPublisher } from '../records/record-publisher.ts'
@@ -28,18 +26,11 @@ import type { Resolver } from '../records/resolver.ts'
 import type { AgentFinder } from '../records/agent-finder.ts'
 import type { ServiceFinder } from '../records/service-finder.ts'
 import type { MapManager } from '../vaddr/map-manager.ts'
-import type { RelayStun } from '../nat/relay-stun.ts'
-import type { MeshNode } from '../node/mesh-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
 import type { UiServer } from '../ui/ui-server.ts'
-import type { TunnelMemoryBudget } from '../tunnel/memory-budget.ts'
 
-export interface RouteComponents {
-  node: MeshNode
+export interface RouteComponents extends StatusComponents {
   trust: TrustStore
-  exposes: ExposeRegistry
-  forwards: ForwardManager
-  membership: Membership
   /** the membership protocol's side: pushes, revocations, handshakes */
   members: MembershipService
   peers: PeerTrust
@@ -50,13 +41,9 @@ export interface RouteComponents {
   /** finds agents by skill or tool */
   agents: AgentFinder
   maps: MapManager
-  /** a relay node's STUN responders */
-  stun?: RelayStun
   events?: EventBus
   /** the dashboard, started by the first `GET /ui` */
   ui?: UiServer
-  /** the tunnel memory budget */
-  memory?: TunnelMemoryBudget
 }
 
 /** How long an invitation's certificate is valid when `--ttl` is not given. */
@@ -106,7 +93,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
     },
     'GET /services': async ({ query }) => query.get('all') == null
       ? exposes.list()
-      : { local: await exposes.list(), published: await finder.published() },
+      : { local: await exposes.list(), published: await finder.published() } satisfies AllServicesView,
     'POST /services': async ({ body }) => userError(async () => {
       const name = text(body.name, 'name')
       const target = text(body.target, 'target')
@@ -170,7 +157,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
         role: body.relay === true ? 'relay' : undefined
       })
       if (revocations != null) await members.spread([revocations])
-      return { network: network.name, ...certificateView(certificate), token: token(certificate) }
+      return { network: network.name, ...certificateView(certificate), token: token(certificate) } satisfies IssuedView
     }),
     'POST /renewals': async ({ body }) => userError(async () => {
       const { network, certificate, revocations } = await membership.issue(optionalText(body.network, 'network'), text(body.member, 'member'), {
@@ -180,12 +167,12 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       // the holder gets its new certificate before the others learn that its old serial is revoked
       const delivered = await members.deliver(certificate)
       if (revocations != null) await members.spread([revocations])
-      return { network: network.name, ...certificateView(certificate), delivered, token: token(certificate) }
+      return { network: network.name, ...certificateView(certificate), delivered, token: token(certificate) } satisfies RenewedView
     }),
     'POST /revocations': async ({ body }) => userError(async () => {
       const { network, peerId, revocations } = await membership.revoke(optionalText(body.network, 'network'), text(body.member, 'member'))
       await members.spread([revocations])
-      return { network: network.name, peerId: peerId.toString(), version: Number(revocations.version), revoked: revocations.entries.length }
+      return { network: network.name, peerId: peerId.toString(), version: Number(revocations.version), revoked: revocations.entries.length } satisfies RevokedView
     }),
     'POST /join': async ({ body }) => userError(async () => {
       const { network, addresses } = await membership.join(text(body.token, 'token'))
@@ -195,7 +182,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       // connections made before the join had no hello to say this node is a member
       void members.rehello()
       void members.refreshFromDht()
-      return { ...networkView(network), bootstrap: addresses }
+      return { ...networkView(network), bootstrap: addresses } satisfies JoinedView
     }),
     'GET /members': async () => membersView(node, membership),
     'GET /resolve': async ({ query, signal }) => {

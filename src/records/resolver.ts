@@ -4,8 +4,9 @@ import { decodeMemberRecord, memberRecordKey, MembershipError, verifyMemberRecor
 import { isRevoked } from '../../protocols/membership/index.ts'
 import { LogOnce } from '../log/log-once.ts'
 import { describeError } from '../errors.ts'
-import type { MemberRecord, PublishedService } from '../../protocols/records/index.ts'
+import type { MemberRecord } from '../../protocols/records/index.ts'
 import type { Logger } from '../log/logger.ts'
+import type { ResolvedMember } from '../control/api.ts'
 import type { Membership, Network } from '../membership/membership.ts'
 import type { MeshNode } from '../node/mesh-node.ts'
 import type { AbortOptions } from '@libp2p/interface'
@@ -24,21 +25,6 @@ const CACHE_MAX_AGE_MS = 60_000
  * record.
  */
 const NEWER_RECORD_GRACE_MS = 250
-
-/** A member as `resolve` shows it. */
-export interface ResolvedMember {
-  name: string
-  network: string
-  peerId: string
-  groups: string[]
-  role: string
-  addresses: string[]
-  services: PublishedService[]
-  /** when the record it comes from expires (it is cached until then) */
-  expires: string
-  /** where the answer came from: this node's cache, or a DHT lookup */
-  source: 'cache' | 'dht'
-}
 
 export class ResolveError extends Error {
   override name = 'ResolveError'

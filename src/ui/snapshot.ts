@@ -1,11 +1,10 @@
 import { relayOf } from '../addresses/peer-ids.ts'
 import { pathOf } from '../events/mesh-watch.ts'
 import type { Routes } from '../daemon/control-server.ts'
-import type { PeerView, StatusView } from '../daemon/views.ts'
-import type { ExposeRecord, ExposeRegistry } from '../expose/expose-registry.ts'
-import type { ForwardManager, ForwardView } from '../forward/forward-manager.ts'
+import type { ForwardView, PeerView, ServiceRecord, StatusView, TunnelStatsView } from '../control/api.ts'
+import type { ExposeRegistry } from '../expose/expose-registry.ts'
+import type { ForwardManager } from '../forward/forward-manager.ts'
 import type { MeshNode } from '../node/mesh-node.ts'
-import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
 import type { Connection } from '@libp2p/interface'
 
 export interface DashboardPeer extends PeerView {
@@ -20,7 +19,7 @@ export interface DashboardSnapshot {
   time: number
   node: StatusView
   peers: DashboardPeer[]
-  services: Array<ExposeRecord & TunnelStatsView>
+  services: Array<ServiceRecord & TunnelStatsView>
   forwards: ForwardView[]
 }
 

@@ -3,27 +3,14 @@ import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { ForwardError } from '../forward/forward-manager.ts'
 import { describeError } from '../errors.ts'
 import { loopbackAddress } from './loopback-address.ts'
-import type { ForwardManager, ForwardView } from '../forward/forward-manager.ts'
+import type { MapRecord, MapView, ForwardView } from '../control/api.ts'
+import type { ForwardManager } from '../forward/forward-manager.ts'
 import type { Membership } from '../membership/membership.ts'
 import type { MembershipService } from '../membership/membership-service.ts'
 import type { PeerTrust } from '../membership/peer-trust.ts'
 import type { Resolver } from '../records/resolver.ts'
 import type { ServiceFinder } from '../records/service-finder.ts'
 import type { Logger } from '../log/logger.ts'
-
-/** A member mapped to a virtual address: kept in `maps.json`, so its address stays the same across restarts. */
-export interface MapRecord {
-  name: string
-  network: string
-  peerId: string
-  /** 127.77.x.y */
-  address: string
-}
-
-export interface MapView extends MapRecord {
-  /** each service the member lets this node use, on its own port where that could be bound, else on another */
-  ports: Array<{ service: string, port: number, listen: string, listening: boolean }>
-}
 
 /** Dialling a member and asking it for its services may take this long. */
 const ASK_TIMEOUT_MS = 10_000
