@@ -4,7 +4,7 @@ import { loadOrCreateIdentity } from '../identity/key-file.ts'
 import { AgentProxy } from '../agents/agent-proxy.ts'
 import { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
 import { DhtWalk } from '../discovery/dht-walk.ts'
-import { ExposeRegistry } from '../expose/expose-registry.ts'
+import { ServiceRegistry } from '../expose/service-registry.ts'
 import { Grants } from '../expose/grants.ts'
 import { RepeatLimitedLog } from '../log/repeat-limit.ts'
 import { ForwardManager } from '../forward/forward-manager.ts'
@@ -24,8 +24,8 @@ import { ALLOWLIST_VNI } from '../node/constants.ts'
 import { checkDataDirPermissions } from '../state/data-dir-permissions.ts'
 import { removeStaleTempFiles } from '../state/json-file.ts'
 import { TrustStore } from '../trust/trust-store.ts'
-import { TunnelAdmission } from '../tunnel/admission.ts'
-import { TunnelMemoryBudget } from '../tunnel/memory-budget.ts'
+import { TunnelAdmission } from './tunnel-admission.ts'
+import { TunnelMemoryBudget } from './tunnel-memory-budget.ts'
 import { MIN_STREAM_WINDOW_BYTES, STREAM_WINDOW_BYTES, TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { VERSION } from '../version.ts'
 import { ControlServer } from './control-server.ts'
@@ -51,7 +51,7 @@ export interface DaemonComponents {
 /** What the daemon keeps in its data directory besides the key. */
 interface DaemonState {
   trust: TrustStore
-  exposes: ExposeRegistry
+  services: ServiceRegistry
   membership: Membership
   peers: PeerTrust
   /** this node's identity key: it signs its member records */
@@ -85,7 +85,7 @@ export class Daemon {
   private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
     const { log } = components
-    const { trust, exposes, membership, peers, privateKey, observe } = state
+    const { trust, services, membership, peers, privateKey, observe } = state
     this.node = node
     this.observe = observe
     this.dataDir = dataDir
@@ -97,7 +97,7 @@ export class Daemon {
       events: observe.events,
       handshakeOutcome: outcome => { observe.metrics?.handshake(outcome) }
     })
-    this.publisher = new RecordPublisher({ node, privateKey, membership, exposes, log })
+    this.publisher = new RecordPublisher({ node, privateKey, membership, services, log })
     this.resolver = new Resolver({ node, membership, log })
     this.finder = new ServiceFinder({ node, membership, members: this.members, resolver: this.resolver, log })
     const memory = this.memory = new TunnelMemoryBudget({
@@ -115,7 +115,7 @@ export class Daemon {
     node.handle(TUNNEL_PROTOCOL, tunnelHandler({ halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000, stalledMs: config.tunnels.stalledSeconds * 1000 }, {
       admitsTunnelsFrom: (peer, connection) => this.members.admitsTunnelsFrom(peer, connection),
       servesNetwork: vni => vni === ALLOWLIST_VNI || membership.byVni(vni) != null,
-      lookupService: name => exposes.lookup(name),
+      lookupService: name => services.lookup(name),
       authorize: (peer, vni, service) => grants.authorize(peer, vni, service),
       admit: (peer, stream) => admission.admit(peer, stream),
       log: limitedLog,
@@ -126,7 +126,7 @@ export class Daemon {
         if (!await this.members.admitsTunnelsFrom(peer, connection)) return undefined
         const network = membership.byVni(vni)
         if (vni !== ALLOWLIST_VNI && (network == null || membership.certificateOf(peer, network) == null)) return undefined
-        const usable = exposes.exposed()
+        const usable = services.exposed()
           .filter(service => !('refuse' in grants.admits(peer, vni, service)))
           .map(({ name, proto, port }) => ({ name, proto, port }))
         return { record: network == null ? new Uint8Array(0) : (await this.publisher.recordOf(network)).bytes, usable }
@@ -172,11 +172,11 @@ export class Daemon {
     if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
     // the dashboard shows what the control API's `status` and `peers` answer
-    const ui = observe.dashboard({ node, exposes, forwards: this.forwards, routes: () => routes })
+    const ui = observe.dashboard({ node, services, forwards: this.forwards, routes: () => routes })
     const routes = controlRoutes({
       node,
       trust,
-      exposes,
+      services,
       forwards: this.forwards,
       membership,
       members: this.members,
@@ -211,7 +211,7 @@ export class Daemon {
       const peers = new PeerTrust(trust, membership)
       const state = {
         trust,
-        exposes: await ExposeRegistry.load(dataDir.services, observe.tunnelObserver),
+        services: await ServiceRegistry.load(dataDir.services, observe.tunnelObserver),
         membership,
         peers,
         privateKey: key,

@@ -7,7 +7,7 @@ import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MeshNode } from '../node/mesh-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
-import type { TunnelObserver } from '../tunnel/tunnel-stats.ts'
+import type { TunnelObserver } from '../metrics/tunnel-stats.ts'
 import type { DashboardComponents } from '../ui/snapshot.ts'
 import type { Registry } from 'prom-client'
 

@@ -1,16 +1,10 @@
 import { ApiError, badRequest, MAX_PING_COUNT, notFound } from '../control/protocol.ts'
-import { AgentError } from '../agents/agent-errors.ts'
+import { UserError } from '../errors.ts'
 import { connectAgent } from '../agents/connect.ts'
 import { readAgent } from '../agents/read-agent.ts'
-import { FindError } from '../records/agent-finder.ts'
-import { ExposeError } from '../expose/expose-registry.ts'
-import { ForwardError } from '../forward/forward-manager.ts'
-import { TrustError } from '../trust/trust-store.ts'
 import { encodeToken } from '../../protocols/membership/index.ts'
 import { parseDuration } from '../membership/duration.ts'
-import { MembershipCommandError } from '../membership/membership.ts'
 import { ResolveError } from '../records/resolver.ts'
-import { MapError } from '../vaddr/map-manager.ts'
 import { JsonLines } from './control-server.ts'
 import { parsePeerTarget, pingPeer } from './ping.ts'
 import { certificateView, idView, membersView, networkView, peersView, statusView } from './views.ts'
@@ -51,7 +45,7 @@ const DEFAULT_CERTIFICATE_TTL = '365d'
 
 /** The control API's calls; each is a thin view of, or a change to, the daemon's state. */
 export function controlRoutes (components: RouteComponents, context: StatusContext): Routes {
-  const { node, trust, exposes, forwards, membership, members, peers, keeper, publisher, resolver, finder, agents, maps } = components
+  const { node, trust, services, forwards, membership, members, peers, keeper, publisher, resolver, finder, agents, maps } = components
   const knownNetworks = (names: string[] | undefined): string[] | undefined => {
     const unknown = names?.find(name => membership.network(name) == null)
     if (unknown != null) throw new ApiError(400, 'MembershipCommandError', `this node is in no network named "${unknown}": agentmesh network ls`)
@@ -92,8 +86,8 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       return { peerId }
     },
     'GET /services': async ({ query }) => query.get('all') == null
-      ? exposes.list()
-      : { local: await exposes.list(), published: await finder.published() } satisfies AllServicesView,
+      ? services.list()
+      : { local: await services.list(), published: await finder.published() } satisfies AllServicesView,
     'POST /services': async ({ body }) => userError(async () => {
       const name = text(body.name, 'name')
       const target = text(body.target, 'target')
@@ -101,7 +95,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       // an agent is read from the service itself, and must fit its capability record, before anything is stored
       const agent = body.agent == null ? undefined : await readAgent(text(body.agent, 'agent'), target, optionalText(body.mcpPath, 'mcpPath'))
       if (agent != null) await publisher.checkAgent(name, agent, networks ?? [])
-      return exposes.expose(name, target, {
+      return services.expose(name, target, {
         proto: optionalText(body.proto, 'proto'),
         allow: optionalList(body.allow, 'allow'),
         networks,
@@ -112,7 +106,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
     }),
     'DELETE /services': async ({ body }) => {
       const name = text(body.name, 'name')
-      if (!await exposes.unexpose(name)) throw notFound(`no service "${name}" is exposed`)
+      if (!await services.unexpose(name)) throw notFound(`no service "${name}" is exposed`)
       publisher.publishSoon()
       return { name }
     },
@@ -213,12 +207,12 @@ function ttl (value: unknown): number {
   }
 }
 
-/** Turns the errors a user's input can cause into 400 answers carrying their message. */
+/** Turns the errors a user's input can cause (UserError) into 400 answers carrying their message. */
 async function userError<T> (action: () => Promise<T>): Promise<T> {
   try {
     return await action()
   } catch (err: any) {
-    if (err instanceof TrustError || err instanceof ExposeError || err instanceof AgentError || err instanceof FindError || err instanceof ForwardError || err instanceof MembershipCommandError || err instanceof MapError || err instanceof ResolveError) throw new ApiError(400, err.name, err.message)
+    if (err instanceof UserError) throw new ApiError(400, err.name, err.message)
     throw err
   }
 }

@@ -9,9 +9,9 @@ import type { Membership, Network } from '../membership/membership.ts'
 import type { PeerTrust } from '../membership/peer-trust.ts'
 import type { CertificateView, IdView, MemberView, NetworkView, PeerView, StatusView } from '../control/api.ts'
 import type { ForwardManager } from '../forward/forward-manager.ts'
-import type { ExposeRegistry } from '../expose/expose-registry.ts'
+import type { ServiceRegistry } from '../expose/service-registry.ts'
 import type { RelayStun } from '../nat/relay-stun.ts'
-import type { TunnelMemoryBudget } from '../tunnel/memory-budget.ts'
+import type { TunnelMemoryBudget } from './tunnel-memory-budget.ts'
 import type { Connection, Peer, PeerId } from '@libp2p/interface'
 
 export function idView (node: MeshNode): IdView {
@@ -31,7 +31,7 @@ export interface StatusContext {
 /** What `status` reports on. */
 export interface StatusComponents {
   node: MeshNode
-  exposes: ExposeRegistry
+  services: ServiceRegistry
   forwards: ForwardManager
   membership: Membership
   /** a relay node's STUN responders */
@@ -40,7 +40,7 @@ export interface StatusComponents {
   memory?: TunnelMemoryBudget
 }
 
-export async function statusView ({ node, exposes, forwards, membership, stun, memory }: StatusComponents, context: StatusContext): Promise<StatusView> {
+export async function statusView ({ node, services, forwards, membership, stun, memory }: StatusComponents, context: StatusContext): Promise<StatusView> {
   const addresses = node.services.addresses.addresses()
   return {
     ...idView(node),
@@ -54,7 +54,7 @@ export async function statusView ({ node, exposes, forwards, membership, stun, m
     relays: relaysOf(addresses),
     relayService: node.services.relay == null ? null : { reservations: node.services.relay.reservations.size, stun: stun?.endpoints() ?? [] },
     // no up/down probe here: `status` stays cheap, and `services` shows the state
-    services: exposes.records().map(service => `${service.name} -> ${service.target} (${service.proto})`),
+    services: services.records().map(service => `${service.name} -> ${service.target} (${service.proto})`),
     forwards: forwards.list().map(forward => `${forward.listen} -> ${forward.peer}/${forward.service}`),
     networks: membership.networks().map(network => network.name),
     peers: node.getPeers().length,

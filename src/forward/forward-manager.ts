@@ -3,17 +3,17 @@ import { createServer } from 'node:net'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ProtocolType, SERVICE_NAME_PATTERN, statusName } from '../../protocols/envelope/index.ts'
 import { openTunnel, TUNNEL_PROTOCOL, TunnelInterruptedError, TunnelRefusedError } from '../../protocols/tunnel/index.ts'
-import { describeError } from '../errors.ts'
+import { UserError, describeError } from '../errors.ts'
 import { dialPeer, newPeerStream } from '../node/dial-peer.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { formatHostPort, isLoopbackHost, listenOn, parseHostPort } from '../addresses/host-port.ts'
-import { TunnelStats } from '../tunnel/tunnel-stats.ts'
+import { TunnelStats } from '../metrics/tunnel-stats.ts'
 import { PeerBackoff } from './peer-backoff.ts'
 import type { Logger } from '../log/logger.ts'
 import type { PeerDialer } from '../node/dial-peer.ts'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
 import type { HostPort } from '../addresses/host-port.ts'
-import type { TunnelObserver } from '../tunnel/tunnel-stats.ts'
+import type { TunnelObserver } from '../metrics/tunnel-stats.ts'
 import type { ForwardRecord, ForwardView } from '../control/api.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Server, Socket } from 'node:net'
@@ -35,7 +35,7 @@ interface Failure {
   reason: string
 }
 
-export class ForwardError extends Error {
+export class ForwardError extends UserError {
   override name = 'ForwardError'
 }
 

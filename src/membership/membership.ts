@@ -12,12 +12,13 @@ import {
 } from '../../protocols/membership/index.ts'
 import { readKeyFile } from '../identity/key-file.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
+import { UserError } from '../errors.ts'
 import type { Certificate, Invite, Role, RevocationList } from '../../protocols/membership/index.ts'
 import type { MemberEntry } from '../control/api.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 /** A refused membership command (bad input, not the admin, unknown member): a 400 with this message. */
-export class MembershipCommandError extends Error {
+export class MembershipCommandError extends UserError {
   override name = 'MembershipCommandError'
 }
 

@@ -5,7 +5,7 @@ import {
   verifyCapabilityRecord
 } from '../../protocols/records/index.ts'
 import { LogOnce } from '../log/log-once.ts'
-import { describeError } from '../errors.ts'
+import { UserError, describeError } from '../errors.ts'
 import { streamConnection } from '../node/dial-peer.ts'
 import { eachLimited } from './service-finder.ts'
 import type { AgentService, CapabilityRecord } from '../../protocols/records/index.ts'
@@ -21,7 +21,7 @@ const LOOKUP_TIMEOUT_MS = 10_000
 /** Once a valid record has come back, the lookup waits this much longer for a newer one (as the resolver does). */
 const NEWER_RECORD_GRACE_MS = 250
 
-export class FindError extends Error {
+export class FindError extends UserError {
   override name = 'FindError'
 }
 

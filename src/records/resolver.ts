@@ -3,7 +3,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { decodeMemberRecord, memberRecordKey, MembershipError, verifyMemberRecord } from '../../protocols/records/index.ts'
 import { isRevoked } from '../../protocols/membership/index.ts'
 import { LogOnce } from '../log/log-once.ts'
-import { describeError } from '../errors.ts'
+import { UserError, describeError } from '../errors.ts'
 import type { MemberRecord } from '../../protocols/records/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { ResolvedMember } from '../control/api.ts'
@@ -26,7 +26,7 @@ const CACHE_MAX_AGE_MS = 60_000
  */
 const NEWER_RECORD_GRACE_MS = 250
 
-export class ResolveError extends Error {
+export class ResolveError extends UserError {
   override name = 'ResolveError'
 }
 

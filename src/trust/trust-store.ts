@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
+import { UserError } from '../errors.ts'
 import type { TrustedPeer } from '../control/api.ts'
 import type { PeerId } from '@libp2p/interface'
 
@@ -11,7 +12,7 @@ export interface TrustChange {
   groups?: string[]
 }
 
-export class TrustError extends Error {
+export class TrustError extends UserError {
   override name = 'TrustError'
 }
 

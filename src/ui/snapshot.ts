@@ -2,7 +2,7 @@ import { relayOf } from '../addresses/peer-ids.ts'
 import { pathOf } from '../events/mesh-watch.ts'
 import type { Routes } from '../daemon/control-server.ts'
 import type { ForwardView, PeerView, ServiceRecord, StatusView, TunnelStatsView } from '../control/api.ts'
-import type { ExposeRegistry } from '../expose/expose-registry.ts'
+import type { ServiceRegistry } from '../expose/service-registry.ts'
 import type { ForwardManager } from '../forward/forward-manager.ts'
 import type { MeshNode } from '../node/mesh-node.ts'
 import type { Connection } from '@libp2p/interface'
@@ -25,14 +25,14 @@ export interface DashboardSnapshot {
 
 export interface DashboardComponents {
   node: MeshNode
-  exposes: ExposeRegistry
+  services: ServiceRegistry
   forwards: ForwardManager
   /** the control API's calls: the page shows what `status` and `peers` answer */
   routes(): Routes
 }
 
 export async function dashboardSnapshot (components: DashboardComponents, signal: AbortSignal): Promise<DashboardSnapshot> {
-  const { node, exposes, forwards } = components
+  const { node, services, forwards } = components
   const routes = components.routes()
   const call = async <T>(route: string): Promise<T> => {
     const handler = routes[route]
@@ -49,7 +49,7 @@ export async function dashboardSnapshot (components: DashboardComponents, signal
       return { ...peer, ...(id != null && connectionDetails(pathOf(node, id)?.connection)) }
     }),
     // the counters, without the up/down probe `services` makes
-    services: exposes.counters(),
+    services: services.counters(),
     forwards: forwards.list()
   }
 }

@@ -1,7 +1,7 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { ForwardError } from '../forward/forward-manager.ts'
-import { describeError } from '../errors.ts'
+import { UserError, describeError } from '../errors.ts'
 import { loopbackAddress } from './loopback-address.ts'
 import type { MapRecord, MapView, ForwardView } from '../control/api.ts'
 import type { ForwardManager } from '../forward/forward-manager.ts'
@@ -15,7 +15,7 @@ import type { Logger } from '../log/logger.ts'
 /** Dialling a member and asking it for its services may take this long. */
 const ASK_TIMEOUT_MS = 10_000
 
-export class MapError extends Error {
+export class MapError extends UserError {
   override name = 'MapError'
 }
 

@@ -7,7 +7,7 @@ import { describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import defaults from '../../config/default.json' with { type: 'json' }
-import { lightPeerTunnels, TunnelAdmission } from '../../src/tunnel/admission.ts'
+import { lightPeerTunnels, TunnelAdmission } from '../../src/daemon/tunnel-admission.ts'
 import type { PeerId } from '@libp2p/interface'
 
 async function peer (): Promise<PeerId> {

@@ -3,13 +3,14 @@ import { SERVICE_NAME_PATTERN } from '../../protocols/envelope/index.ts'
 import { GROUP_PATTERN, NAME_PATTERN } from '../../protocols/membership/index.ts'
 import { connectTcp } from '../../protocols/tunnel/index.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
-import { TunnelStats } from '../tunnel/tunnel-stats.ts'
+import { TunnelStats } from '../metrics/tunnel-stats.ts'
 import { formatHostPort, parseHostPort } from '../addresses/host-port.ts'
 import { SERVICE_PROTOCOLS } from '../control/api.ts'
+import { UserError } from '../errors.ts'
 import type { AgentInfo } from '../agents/agent-info.ts'
 import type { ServiceProtocol, ServiceRecord, ServiceView, TunnelStatsView } from '../control/api.ts'
-import type { ExposedService } from '../../protocols/tunnel/index.ts'
-import type { TunnelObserver } from '../tunnel/tunnel-stats.ts'
+import type { TunnelObserver } from '../metrics/tunnel-stats.ts'
+import type { HostPort } from '../addresses/host-port.ts'
 
 export interface ExposeOptions {
   proto?: string
@@ -20,9 +21,10 @@ export interface ExposeOptions {
   agent?: AgentInfo
 }
 
-export type Service = ServiceRecord & ExposedService & { counters: TunnelStats }
+/** A service with its parsed address and its counters, as the tunnel handler looks it up. */
+export type Service = ServiceRecord & HostPort & { counters: TunnelStats }
 
-export class ExposeError extends Error {
+export class ExposeError extends UserError {
   override name = 'ExposeError'
 }
 
@@ -30,7 +32,7 @@ export class ExposeError extends Error {
 const PROBE_TIMEOUT_MS = 1000
 
 /** The services this node exposes, persisted in `services.json` in the data directory. */
-export class ExposeRegistry {
+export class ServiceRegistry {
   private readonly file: string
   private readonly services = new Map<string, Service>()
   private readonly observer?: TunnelObserver
@@ -41,8 +43,8 @@ export class ExposeRegistry {
   }
 
   /** `observer` hears every service's tunnel counters (the metrics). */
-  static async load (file: string, observer?: TunnelObserver): Promise<ExposeRegistry> {
-    const registry = new ExposeRegistry(file, observer)
+  static async load (file: string, observer?: TunnelObserver): Promise<ServiceRegistry> {
+    const registry = new ServiceRegistry(file, observer)
     // files written before grants and networks existed lack those keys
     for (const record of await readJsonFile<ServiceRecord[]>(file, [])) registry.set({ ...record, allow: record.allow ?? [], networks: record.networks ?? [], proxyProtocol: record.proxyProtocol ?? false, publish: record.publish ?? false })
     return registry

@@ -1,4 +1,4 @@
-import type { TunnelMemoryBudget } from './memory-budget.ts'
+import type { TunnelMemoryBudget } from './tunnel-memory-budget.ts'
 import type { PeerId, Stream } from '@libp2p/interface'
 
 export interface TunnelLimits {
