@@ -106,10 +106,10 @@ export class Daemon {
       windowBytes: STREAM_WINDOW_BYTES,
       minWindowBytes: MIN_STREAM_WINDOW_BYTES
     })
-    const admission = new TunnelAdmission(config.tunnels, memory)
+    const admission = new TunnelAdmission({ memory }, config.tunnels)
     // the lines a peer (or a local client) can cause once per tunnel
     const limitedLog = new RepeatLimitedLog(log, { burst: config.log.repeatBurst, windowMs: config.log.repeatWindowSeconds * 1000 })
-    this.agents = new AgentProxy(dataDir.agentsSocket, { log })
+    this.agents = new AgentProxy({ log }, { socketPath: dataDir.agentsSocket })
     const grants = new Grants({ self: node.peerId, membership, trust, agents: this.agents })
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
     node.handle(TUNNEL_PROTOCOL, tunnelHandler({ halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000, stalledMs: config.tunnels.stalledSeconds * 1000 }, {
@@ -134,12 +134,6 @@ export class Daemon {
       log
     }), { maxInboundStreams: MAX_SERVICES_STREAMS, maxOutboundStreams: MAX_SERVICES_STREAMS })
     this.forwards = new ForwardManager({
-      file: dataDir.forwards,
-      dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
-      maxOutboundStreams: streamLimit,
-      halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000,
-      stalledMs: config.tunnels.stalledSeconds * 1000
-    }, {
       node,
       access: {
         resolvePeer: async (name, network) => peers.resolvePeerLocally(name) ?? this.resolver.peerOf(name, { network }),
@@ -153,12 +147,18 @@ export class Daemon {
       events: observe.events,
       memory,
       failureLog: limitedLog
+    }, {
+      file: dataDir.forwards,
+      dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
+      maxOutboundStreams: streamLimit,
+      halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000,
+      stalledMs: config.tunnels.stalledSeconds * 1000
     })
-    this.maps = new MapManager(dataDir.maps, state.maps, {
+    this.maps = new MapManager({
       forwards: this.forwards, finder: this.finder, resolver: this.resolver, members: this.members, membership, peers, log
-    })
-    this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
-    this.keeper = new BootstrapKeeper({
+    }, { file: dataDir.maps, records: state.maps })
+    this.walk = new DhtWalk({ node, log }, { intervalSeconds: config.discovery.walkIntervalSeconds })
+    this.keeper = new BootstrapKeeper({ node, log }, {
       // the addresses of the tokens this node joined with count as bootstrap nodes too
       addresses: [...new Set([...config.bootstrap, ...membership.networks().flatMap(network => network.bootstrap)])],
       redialSeconds: config.discovery.bootstrapRedialSeconds,
@@ -168,8 +168,8 @@ export class Daemon {
         this.members.refreshFromDhtSoon()
         this.publisher.publishSoon()
       }
-    }, { node, log })
-    if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
+    })
+    if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun({ log })
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
     // the dashboard shows what the control API's `status` and `peers` answer
     const ui = observe.dashboard({ node, services, forwards: this.forwards, routes: () => routes })
@@ -192,7 +192,7 @@ export class Daemon {
       ui,
       memory
     }, context)
-    this.control = new ControlServer(dataDir.controlSocket, routes, { log })
+    this.control = new ControlServer({ log }, { socketPath: dataDir.controlSocket, routes })
   }
 
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {
@@ -205,10 +205,10 @@ export class Daemon {
       const stale = await removeStaleTempFiles(dataDir.root)
       if (stale.length > 0) components.log.warn({ files: stale }, 'removed stale temporary files from the data directory')
       const key = await loadOrCreateIdentity(dataDir.identityKey)
-      const observe = new Observability(init.config, components)
+      const observe = new Observability(components, init.config)
       const trust = await TrustStore.load(dataDir.trust)
       const membership = await Membership.load({ file: dataDir.networks, keysDir: dataDir.networkKeys, self: peerIdFromPrivateKey(key) })
-      const peers = new PeerTrust(trust, membership)
+      const peers = new PeerTrust({ trust, membership })
       const state = {
         trust,
         services: await ServiceRegistry.load(dataDir.services, observe.tunnelObserver),

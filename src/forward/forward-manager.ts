@@ -87,9 +87,9 @@ export class ForwardManager {
   private readonly forwards = new Map<string, Forward>()
   private readonly backoff: PeerBackoff
 
-  constructor (init: ForwardManagerInit, components: ForwardManagerComponents) {
-    this.init = init
+  constructor (components: ForwardManagerComponents, init: ForwardManagerInit) {
     this.components = components
+    this.init = init
     this.backoff = new PeerBackoff({ dial: async peer => dialPeer(components.node, peer), log: components.log })
   }
 

@@ -56,9 +56,9 @@ export class UiServer {
   private hosts = new Set<string>()
   private cookie = ''
 
-  constructor (init: UiServerInit, components: UiServerComponents) {
-    this.init = init
+  constructor (components: UiServerComponents, init: UiServerInit) {
     this.components = components
+    this.init = init
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: any) => {
         components.log.warn({ err: err?.message, url: req.url }, 'dashboard request failed')

@@ -19,6 +19,13 @@ export class MapError extends UserError {
   override name = 'MapError'
 }
 
+export interface MapManagerInit {
+  /** `maps.json` in the data directory */
+  file: string
+  /** the maps as `readRecords` read them at start: the forwards of the maps restore themselves */
+  records: MapRecord[]
+}
+
 export interface MapManagerComponents {
   forwards: ForwardManager
   finder: ServiceFinder
@@ -41,11 +48,10 @@ export class MapManager {
   private readonly components: MapManagerComponents
   private readonly maps = new Map<string, MapRecord>()
 
-  /** `records` as `readRecords` read them at start: the forwards of the maps restore themselves. */
-  constructor (file: string, records: MapRecord[], components: MapManagerComponents) {
-    this.file = file
+  constructor (components: MapManagerComponents, init: MapManagerInit) {
+    this.file = init.file
     this.components = components
-    for (const record of records) this.maps.set(record.name, record)
+    for (const record of init.records) this.maps.set(record.name, record)
   }
 
   static async readRecords (file: string): Promise<MapRecord[]> {

@@ -31,7 +31,7 @@ describe('tunnel admission', () => {
   })
 
   it('with the defaults, busy peers fill the pool up to the reserve, and a new peer still gets tunnels', async () => {
-    const admission = new TunnelAdmission(defaults.tunnels)
+    const admission = new TunnelAdmission({}, defaults.tunnels)
     const busy = await Promise.all(Array.from({ length: 4 }, peer))
     for (const who of busy) fill(admission, who, defaults.tunnels.maxPerPeer + 10)
     assert.equal(admission.count(busy[0]), defaults.tunnels.maxPerPeer, 'the first busy peer stops at maxPerPeer')
@@ -41,7 +41,7 @@ describe('tunnel admission', () => {
   })
 
   it('a released slot is free again, once', async () => {
-    const admission = new TunnelAdmission({ maxPerPeer: 2, maxTotal: 10, reservedForOthers: 0 })
+    const admission = new TunnelAdmission({}, { maxPerPeer: 2, maxTotal: 10, reservedForOthers: 0 })
     const who = await peer()
     const [first] = fill(admission, who, 5)
     assert.equal(admission.count(who), 2)
@@ -54,7 +54,7 @@ describe('tunnel admission', () => {
   })
 
   it('holds back at most half the slots when maxTotal is lowered below the reserve', async () => {
-    const admission = new TunnelAdmission({ maxPerPeer: 100, maxTotal: 100, reservedForOthers: 512 })
+    const admission = new TunnelAdmission({}, { maxPerPeer: 100, maxTotal: 100, reservedForOthers: 512 })
     const busy = await peer()
     assert.equal(fill(admission, busy, 200).length, 50, 'a busy peer gets the half that is not held back')
   })
