@@ -38,7 +38,7 @@ const OPEN_CONCURRENCY = 25
 const PEERS = 100
 /** under the daemon's default of 64 inbound connections per second per host */
 const PEER_DIALS_PER_SECOND = 25
-const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
+const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'agentmesh.js')
 
 /** Milliseconds from spawning `agentmesh start` to its "is up" line. */
 async function startupMs (): Promise<number> {
