@@ -4,6 +4,7 @@ import { describeError } from '../node/dial-peer.ts'
 import { isPublicDirect, reachability } from '../node/reachability.ts'
 import { transportOf } from '../node/transport-name.ts'
 import { probeConnection } from './connection-probe.ts'
+import { WEBRTC_SIGNALING_PROTOCOL } from './lazy-webrtc.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Connection, IdentifyResult, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
@@ -19,8 +20,6 @@ export interface DirectPathsComponents {
   events: TypedEventTarget<Libp2pEvents>
 }
 
-/** the private-to-private WebRTC transport's signalling protocol (@libp2p/webrtc) */
-const WEBRTC_SIGNALING_PROTOCOL = '/webrtc-signaling/0.0.1'
 /** pauses before the second and third attempts: NAT state and a peer's addresses settle */
 const RETRY_PAUSES_MS = [5_000, 20_000]
 /** a TCP dial to a public address answers in well under this, or not at all */

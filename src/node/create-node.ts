@@ -9,12 +9,12 @@ import { tcp } from '@libp2p/tcp'
 import { tls } from '@libp2p/tls'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
 import { MAX_READ_BUFFER_BYTES, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { USER_AGENT } from '../version.ts'
 import { directPaths } from '../nat/direct-paths.ts'
 import { iceServers } from '../nat/ice-servers.ts'
+import { lazyWebRTC } from '../nat/lazy-webrtc.ts'
 import { decideLimitsPerCircuit, relayGater, relayServer } from '../nat/relay-policy.ts'
 import { REVOCATIONS_DHT_NAMESPACE, selectRevocationsRecord, validateRevocationsRecord } from '../../protocols/membership/index.ts'
 import {
@@ -98,7 +98,7 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
     transports: [
       tcp(),
       circuitRelayTransport(),
-      ...(config.nat.holePunching ? [webRTC({ rtcConfiguration })] : [])
+      ...(config.nat.holePunching ? [lazyWebRTC({ rtcConfiguration })] : [])
     ],
     connectionEncrypters: config.connections.encryption.map(name => coalescingTcpWrites(ENCRYPTERS[name]())),
     streamMuxers: [optimisticSelect(yamux({
