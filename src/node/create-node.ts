@@ -6,7 +6,6 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
-import { tls } from '@libp2p/tls'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
@@ -27,6 +26,7 @@ import { addressView } from './address-view.ts'
 import { coalescingTcpWrites } from './coalescing-tcp-writes.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
 import { dialOrder } from './dial-order.ts'
+import { lazyTls } from './lazy-tls.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
 import { meshScope } from './mesh-scope.ts'
 import { noiseCrypto } from './noise-crypto.ts'
@@ -166,7 +166,7 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
  * peers that speak only TLS.
  */
 const ENCRYPTERS = {
-  tls: () => tls(),
+  tls: () => lazyTls(),
   noise: () => noise({ crypto: noiseCrypto })
 } satisfies Record<Config['connections']['encryption'][number], unknown>
 
