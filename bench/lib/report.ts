@@ -77,7 +77,7 @@ function memory (r: any): string[] {
     '| memory (RSS, median of 5 readings once settled) | figure |',
     '| --- | ---: |',
     `| daemon start-up, spawn to listening (median of ${r.startupMs.runs.length}) | ${fmt(r.startupMs.median, 0)} ms |`,
-    `| idle daemon | ${fmt(r.idleDaemonRssMiB, 1)} MiB |`,
+    `| idle daemon | ${fmt(r.idleDaemonRssMiB, 1)} MiB${r.idleDaemonRssPartsMiB == null ? '' : ` (${fmt(r.idleDaemonRssPartsMiB.anon, 1)} MiB anonymous, ${fmt(r.idleDaemonRssPartsMiB.file, 1)} MiB file-backed: [heap-idle.md](heap-idle.md))`} |`,
     `| daemon pair (forward side + expose side) with ${stages.map(stage => fmt(stage.tunnels, 0)).join(' / ')} idle tunnels | ${stages.map(stage => mib(stage.rssKiB.a + stage.rssKiB.b)).join(' / ')} |`,
     `| per idle tunnel, both daemons together (${counts.map(count => fmt(Number(count), 0)).join(' / ')} tunnels) | ${counts.map(count => `${fmt(per[count].both, 1)} KiB`).join(' / ')} |`,
     `| of which V8 heap (heap snapshots, forward side + expose side) | ${fmt(r.heapPerTunnelKiB.b, 1)} + ${fmt(r.heapPerTunnelKiB.a, 1)} KiB |`,
