@@ -102,12 +102,22 @@ function envelope (r: any): string[] {
   ]
 }
 
+function encryption (r: any): string[] {
+  return [
+    `| one libp2p stream in one process, ${r.streamMiB} MiB in 64 KiB writes, median of ${r.rounds} | noise | TLS 1.3 |`,
+    '| --- | ---: | ---: |',
+    `| createMeshNode's stack (this node's tuning) | ${fmt(r.oneStreamMBps.noise, 0)} MB/s | ${fmt(r.oneStreamMBps.tls, 0)} MB/s |`,
+    `| Node's TLS 1.3 alone, on a socket / over a JavaScript duplex | | ${fmt(r.nodeTlsMBps.socket, 0)} / ${fmt(r.nodeTlsMBps.jsDuplex, 0)} MB/s |`
+  ]
+}
+
 const SECTIONS: Record<string, { title: string, render: (results: any) => string[] }> = {
   bulk: { title: 'Bulk throughput', render: bulk },
   connections: { title: 'New connections', render: connections },
   memory: { title: 'Memory', render: memory },
   requests: { title: 'Requests', render: requests },
-  envelope: { title: 'Envelope codec', render: envelope }
+  envelope: { title: 'Envelope codec', render: envelope },
+  encryption: { title: 'Connection encryption', render: encryption }
 }
 
 export function renderMarkdown (latest: Latest): string {
