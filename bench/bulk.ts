@@ -30,7 +30,7 @@ async function iperf (port: number, seconds: number, flows: number, carriers: nu
   const result = await run('iperf3', ['-c', '127.0.0.1', '-p', String(port), '-t', String(seconds), '-P', String(flows), '-J'], { timeoutMs: (seconds + 20) * 1000 })
   const cpuUsed = await cpuSecondsOf(carriers) - cpuBefore
   if (result.code !== 0) throw new Error(`iperf3 through port ${port} failed: ${result.stdout.slice(0, 500)} ${result.stderr}`)
-  const received = JSON.parse(result.stdout).end.sum_received
+  const received = JSON.parse(result.stdout).end.sum_received ?? (() => { throw new Error(`iperf3 through port ${port}: ${JSON.parse(result.stdout).error}`) })()
   return { gbps: received.bits_per_second / 1e9, cpuSecondsPerGiB: cpuUsed / (received.bytes / 2 ** 30) }
 }
 

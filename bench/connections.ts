@@ -53,7 +53,7 @@ type Path = typeof PATHS[number]
  * Round trips each path needs, by protocol (a network round trip is what the delay link
  * adds; the client's own TCP handshake with a local `ssh -L` or forward listener is on
  * loopback and not counted). agentmesh's tunnel stream is selected optimistically
- * (`src/node/optimistic-select.ts`): the protocol id, the envelope and the first bytes
+ * (`src/node/patches/optimistic-select.ts`): the protocol id, the envelope and the first bytes
  * leave in one flight, and the echo, the status and the reply come back in one.
  */
 const ANALYTIC_ROUND_TRIPS = {

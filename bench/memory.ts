@@ -2,7 +2,9 @@
  * Memory, `npm run bench -- memory` (RSS from /proc/<pid>/status, the median of a few
  * readings once the daemons have settled):
  *
- * - start-up time of a daemon (spawn to its "is up" line) and the RSS of an idle one;
+ * - start-up time of a daemon (spawn to its "is up" line) and the RSS of an idle one, split
+ *   into anonymous and file-backed pages, with its V8 heap by constructor
+ *   (bench/results/heap-idle.md);
  * - RSS of both daemons of a pair with 0, 100 and 1,000 idle tunnelled connections
  *   (each has exchanged one byte with an echo service, so the tunnel is open at both
  *   ends), KiB per tunnel for both daemons together; a second pair, whose daemons take
@@ -19,12 +21,13 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { tempDir, waitFor } from '../test/helpers/daemon.ts'
+import { rssPartsKiB } from '../test/helpers/services/rss.ts'
 import { startEchoServer } from '../test/helpers/services/tcp.ts'
 import { censusDelta, heapSnapshotOptions, takeHeapCensus } from './lib/heap-snapshot.ts'
 import { fileHeader, runPart, writeResult } from './lib/part.ts'
 import { connectedPeers, control, daemon, DAEMON_ARGS, meshPair, progress, settledRssKiB, stopChild } from './lib/setup.ts'
 import { median, round } from './lib/stats.ts'
-import type { CensusDelta } from './lib/heap-snapshot.ts'
+import type { CensusDelta, HeapCensus } from './lib/heap-snapshot.ts'
 import type { Target } from './lib/part.ts'
 import type { MeshPair, Scope } from './lib/setup.ts'
 import type { Socket } from 'node:net'
@@ -37,7 +40,7 @@ const OPEN_CONCURRENCY = 25
 const PEERS = 100
 /** under the daemon's default of 64 inbound connections per second per host */
 const PEER_DIALS_PER_SECOND = 25
-const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'main.ts')
+const CLI = join(import.meta.dirname, '..', 'src', 'cli', 'agentmesh.js')
 
 /** Milliseconds from spawning `agentmesh start` to its "is up" line. */
 async function startupMs (): Promise<number> {
@@ -181,15 +184,17 @@ async function connectSwarm (scope: Scope, hub: TestDaemon): Promise<() => Promi
   return stop
 }
 
-async function peerMemory (scope: Scope): Promise<{ idleRssKiB: number, withPeersRssKiB: number, deltaMiB: number, kibPerPeer: number, connected: number }> {
+async function peerMemory (scope: Scope): Promise<{ idleRssKiB: number, idleParts: { anon: number, file: number }, withPeersRssKiB: number, deltaMiB: number, kibPerPeer: number, connected: number }> {
   const hub = await daemon(scope)
   const [idle] = await settledRssKiB([hub.pid], { settleMs: 5_000 })
+  const { anon, file } = await rssPartsKiB(hub.pid)
   const stop = await connectSwarm(scope, hub)
   const [withPeers] = await settledRssKiB([hub.pid], { settleMs: 5_000 })
   const connected = await connectedPeers(hub)
   await stop()
   return {
     idleRssKiB: idle as number,
+    idleParts: { anon, file },
     withPeersRssKiB: withPeers as number,
     deltaMiB: round(((withPeers as number) - (idle as number)) / 1024, 1),
     kibPerPeer: Math.round(((withPeers as number) - (idle as number)) / PEERS),
@@ -197,8 +202,8 @@ async function peerMemory (scope: Scope): Promise<{ idleRssKiB: number, withPeer
   }
 }
 
-/** Heap objects per connected peer: snapshots of a daemon of its own, idle and with the swarm connected. */
-async function heapPerPeer (scope: Scope): Promise<ReturnType<typeof censusDelta>> {
+/** Heap objects per connected peer: snapshots of a daemon of its own, idle and with the swarm connected; and the idle one. */
+async function heapPerPeer (scope: Scope): Promise<{ delta: ReturnType<typeof censusDelta>, idle: HeapCensus }> {
   const dir = await tempDir('agentmesh-heap-')
   scope.defer(async () => rm(dir, { recursive: true, force: true }))
   const hub = await daemon(scope, { env: { NODE_OPTIONS: heapSnapshotOptions(dir) } })
@@ -208,7 +213,21 @@ async function heapPerPeer (scope: Scope): Promise<ReturnType<typeof censusDelta
   await sleep(3_000)
   const after = await takeHeapCensus(hub.pid, dir)
   await stop()
-  return censusDelta(before, after, PEERS)
+  return { delta: censusDelta(before, after, PEERS), idle: before }
+}
+
+/** The largest kinds of object in a heap census, and its total. */
+function censusTable (census: HeapCensus, top = 20): string {
+  const rows = [...census.entries()].sort((x, y) => y[1].bytes - x[1].bytes)
+  const total = rows.reduce((sum, [, entry]) => sum + entry.bytes, 0)
+  return [
+    `V8 heap: ${round(total / 2 ** 20, 1)} MiB in all.`,
+    '',
+    '| constructor | objects | KiB | share |',
+    '| --- | ---: | ---: | ---: |',
+    ...rows.slice(0, top).map(([name, entry]) => `| \`${name}\` | ${entry.count} | ${Math.round(entry.bytes / 1024)} | ${round(100 * entry.bytes / total, 1)}% |`),
+    ''
+  ].join('\n')
 }
 
 await runPart(async scope => {
@@ -232,7 +251,20 @@ await runPart(async scope => {
   progress('memory', `${PEERS} peers`)
   const peers = await peerMemory(scope)
   progress('memory', `heap snapshots per peer`)
-  const peerHeap = await heapPerPeer(scope)
+  const { delta: peerHeap, idle: idleHeap } = await heapPerPeer(scope)
+  const idleHeapFile = await writeResult('heap-idle.md', [
+    ...fileHeader('Where an idle daemon\'s memory goes', 'memory'),
+    `RSS of an idle daemon (started, settled 5 s, no peer): ${round(peers.idleRssKiB / 1024, 1)} MiB, of which`,
+    `${round(peers.idleParts.file / 1024, 1)} MiB file-backed (the pages of the node binary and native libraries it has`,
+    `touched, shared with every other node process and reclaimable by the kernel) and ${round(peers.idleParts.anon / 1024, 1)} MiB`,
+    'anonymous (this process\'s own: the V8 heap below, V8\'s code and the allocator).',
+    '',
+    'The V8 heap of the same idle daemon (a snapshot on SIGUSR2, after a full GC), by constructor. `(string)` is mostly',
+    'the source text of the modules loaded (V8 keeps it to compile functions lazily), `(compiled code)` their bytecode',
+    'and machine code.',
+    '',
+    censusTable(idleHeap)
+  ].join('\n'))
   const peerHeapFile = await writeResult('heap-peers.md', [
     ...fileHeader(`V8 heap per connected peer (${PEERS} peers)`, 'memory'),
     `Heap snapshots (taken on SIGUSR2, after a full GC) of an idle daemon and of the same daemon with ${PEERS} connected`,
@@ -255,16 +287,35 @@ await runPart(async scope => {
     target: '<= 15 MiB',
     value: `${peers.deltaMiB} MiB`,
     met: peers.deltaMiB <= 15
+  }, {
+    id: 'memory-per-peer',
+    what: 'RSS per connected peer',
+    target: '<= 150 KiB',
+    value: `${peers.kibPerPeer} KiB`,
+    met: peers.kibPerPeer <= 150
+  }, {
+    id: 'memory-idle',
+    what: 'RSS of an idle daemon (anonymous / file-backed pages)',
+    target: '<= 64 MiB',
+    value: `${round(peers.idleRssKiB / 1024, 1)} MiB (${round(peers.idleParts.anon / 1024, 1)} / ${round(peers.idleParts.file / 1024, 1)})`,
+    met: peers.idleRssKiB <= 64 * 1024
+  }, {
+    id: 'startup',
+    what: 'start-up, spawn to the "is up" line (median)',
+    target: '<= 400 ms',
+    value: `${Math.round(median(startups))} ms`,
+    met: median(startups) <= 400
   }]
   return {
     results: {
       startupMs: { median: Math.round(median(startups)), runs: startups.map(Math.round) },
       idleDaemonRssMiB: round(peers.idleRssKiB / 1024, 1),
+      idleDaemonRssPartsMiB: { anon: round(peers.idleParts.anon / 1024, 1), file: round(peers.idleParts.file / 1024, 1), heapFile: idleHeapFile },
       tunnels,
       heapPerTunnelKiB: { a: round(heap.a.totalBytesPerUnit / 1024, 2), b: round(heap.b.totalBytesPerUnit / 1024, 2), file: heapFile },
       peers: { count: PEERS, ...peers, heapPerPeerKiB: round(peerHeap.totalBytesPerUnit / 1024, 1), heapFile: peerHeapFile }
     },
     targets,
-    files: [heapFile, peerHeapFile]
+    files: [heapFile, peerHeapFile, idleHeapFile]
   }
 })

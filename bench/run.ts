@@ -23,7 +23,7 @@ import type { Latest, PartRecord } from './lib/report.ts'
 
 const BENCH_DIR = import.meta.dirname
 /** The order of a full run, cheapest first among the ones that need the machine to themselves. */
-const ORDER = ['envelope', 'connections', 'memory', 'requests', 'bulk']
+const ORDER = ['envelope', 'encryption', 'connections', 'memory', 'requests', 'bulk']
 /** No part may run longer than this. */
 const PART_TIMEOUT_MS = 5 * 60_000
 /** A full run must stay under 10 minutes. */

@@ -77,7 +77,7 @@ function memory (r: any): string[] {
     '| memory (RSS, median of 5 readings once settled) | figure |',
     '| --- | ---: |',
     `| daemon start-up, spawn to listening (median of ${r.startupMs.runs.length}) | ${fmt(r.startupMs.median, 0)} ms |`,
-    `| idle daemon | ${fmt(r.idleDaemonRssMiB, 1)} MiB |`,
+    `| idle daemon | ${fmt(r.idleDaemonRssMiB, 1)} MiB${r.idleDaemonRssPartsMiB == null ? '' : ` (${fmt(r.idleDaemonRssPartsMiB.anon, 1)} MiB anonymous, ${fmt(r.idleDaemonRssPartsMiB.file, 1)} MiB file-backed: [heap-idle.md](heap-idle.md))`} |`,
     `| daemon pair (forward side + expose side) with ${stages.map(stage => fmt(stage.tunnels, 0)).join(' / ')} idle tunnels | ${stages.map(stage => mib(stage.rssKiB.a + stage.rssKiB.b)).join(' / ')} |`,
     `| per idle tunnel, both daemons together (${counts.map(count => fmt(Number(count), 0)).join(' / ')} tunnels) | ${counts.map(count => `${fmt(per[count].both, 1)} KiB`).join(' / ')} |`,
     `| of which V8 heap (heap snapshots, forward side + expose side) | ${fmt(r.heapPerTunnelKiB.b, 1)} + ${fmt(r.heapPerTunnelKiB.a, 1)} KiB |`,
@@ -102,12 +102,22 @@ function envelope (r: any): string[] {
   ]
 }
 
+function encryption (r: any): string[] {
+  return [
+    `| one libp2p stream in one process, ${r.streamMiB} MiB in 64 KiB writes, median of ${r.rounds} | noise | TLS 1.3 |`,
+    '| --- | ---: | ---: |',
+    `| createMeshNode's stack (this node's tuning) | ${fmt(r.oneStreamMBps.noise, 0)} MB/s | ${fmt(r.oneStreamMBps.tls, 0)} MB/s |`,
+    `| Node's TLS 1.3 alone, on a socket / over a JavaScript duplex | | ${fmt(r.nodeTlsMBps.socket, 0)} / ${fmt(r.nodeTlsMBps.jsDuplex, 0)} MB/s |`
+  ]
+}
+
 const SECTIONS: Record<string, { title: string, render: (results: any) => string[] }> = {
   bulk: { title: 'Bulk throughput', render: bulk },
   connections: { title: 'New connections', render: connections },
   memory: { title: 'Memory', render: memory },
   requests: { title: 'Requests', render: requests },
-  envelope: { title: 'Envelope codec', render: envelope }
+  envelope: { title: 'Envelope codec', render: envelope },
+  encryption: { title: 'Connection encryption', render: encryption }
 }
 
 export function renderMarkdown (latest: Latest): string {

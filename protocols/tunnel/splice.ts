@@ -28,6 +28,34 @@ import type { Socket } from 'node:net'
  */
 
 /**
+ * Calls `resume` once `stream` has sent what it holds, but for less than a chunk. A
+ * stream's 'drain' does not promise that: libp2p dispatches it to every stream of a
+ * connection whose transport drained (and to a stream whose window grew), while the
+ * stream itself may still hold megabytes waiting for its yamux window. Trusting it made
+ * one tunnel of four parallel flows over a TLS connection (whose socket fills at 16 KiB)
+ * buffer 22 MiB. The check waits a microtask, after the stream's own drain handler has
+ * sent what it could; 'idle' (nothing left to send) ends any wait.
+ */
+function resumeWhenDrained (stream: Stream, resume: () => void): void {
+  const check = (): void => {
+    queueMicrotask(() => {
+      if (stream.writeBufferLength >= STREAM_CHUNK_BYTES) {
+        stream.addEventListener('drain', check, { once: true })
+        return
+      }
+      stream.removeEventListener('idle', onIdle)
+      resume()
+    })
+  }
+  const onIdle = (): void => {
+    stream.removeEventListener('drain', check)
+    resume()
+  }
+  stream.addEventListener('drain', check, { once: true })
+  stream.addEventListener('idle', onIdle, { once: true })
+}
+
+/**
  * socket -> stream; `count` sees every byte sent. A read longer than STREAM_CHUNK_BYTES
  * goes out in whole chunks, and its remainder waits for the next read or for the end of
  * this turn of the event loop, whichever comes first: 64 KiB reads would otherwise each
@@ -41,10 +69,10 @@ export function pumpSocketToStream (socket: Socket, stream: Stream, count: (byte
       if (!stream.send(data)) {
         socket.pause()
         watch?.stalled('up', true)
-        stream.addEventListener('drain', () => {
+        resumeWhenDrained(stream, () => {
           watch?.stalled('up', false)
           socket.resume()
-        }, { once: true })
+        })
       }
     } catch (err: any) {
       stream.abort(err)

@@ -10,8 +10,6 @@
  * a user expects when their server works with other MCP clients.
  */
 
-import { Client } from '@modelcontextprotocol/sdk/client/index.js'
-import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js'
 import { checkTerm, normaliseTerm } from '../../protocols/records/index.ts'
 import { formatHostPort } from '../addresses/host-port.ts'
 import { VERSION } from '../version.ts'
@@ -34,6 +32,11 @@ export const DEFAULT_MCP_PATH = '/mcp'
 export async function readMcpTools (address: HostPort, path: string): Promise<AgentInfo> {
   const where = `http://${formatHostPort(address)}${path}`
   const signal = AbortSignal.timeout(AGENT_READ_TIMEOUT_MS)
+  // loaded here, not with the daemon: the SDK and its schema libraries are about 0.5 MiB of source a daemon without --mcp never runs
+  const [{ Client }, { StreamableHTTPClientTransport }] = await Promise.all([
+    import('@modelcontextprotocol/sdk/client/index.js'),
+    import('@modelcontextprotocol/sdk/client/streamableHttp.js')
+  ])
   const transport = new StreamableHTTPClientTransport(new URL(where), {
     fetch: boundedFetch(MAX_MCP_RESPONSE_BYTES, signal),
     reconnectionOptions: { maxRetries: 0, initialReconnectionDelay: 1000, maxReconnectionDelay: 1000, reconnectionDelayGrowFactor: 1 }

@@ -64,7 +64,7 @@ export interface PeerView {
   addresses: string[]
   connection: 'direct' | 'relayed' | null
   transport?: string
-  /** that connection's encryption protocol: `/tls/1.0.0`, or `/noise` with peers that speak only noise */
+  /** that connection's encryption protocol: `/noise`, or `/tls/1.0.0` with peers that speak only TLS */
   encryption?: string
   rttMs?: number
   agent?: string

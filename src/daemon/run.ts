@@ -1,3 +1,4 @@
+import { flushCompileCache } from 'node:module'
 import { isLoopback } from '@libp2p/utils'
 import { loadConfig } from '../config/load.ts'
 import { createLogger } from '../log/logger.ts'
@@ -33,6 +34,8 @@ export async function runDaemon ({ dataDir, configFile, flags }: RunDaemonOption
   process.stdout.write(`agentmesh ${VERSION}: node ${daemon.node.peerId} is up (data dir ${dataDir.root})\n`)
   process.stdout.write(`${config.bootstrap.length === 0 ? 'this is the first node of a new mesh; others join' : 'others can join'} with:\n`)
   process.stdout.write(`  npm start -- --bootstrap ${joinAddress(daemon.node.getMultiaddrs()) ?? '<no address: check --listen>'}\n`)
+  // the modules loaded so far go into the compile cache now (src/cli/agentmesh.js), not only when a daemon exits cleanly
+  flushCompileCache()
 }
 
 /** The address others are most likely to reach: not loopback, IPv4 first. */

@@ -3,8 +3,7 @@
  * default on 64-bit is 16 MiB or more) keeps the buffers of a busy tunnel in the CPU
  * caches: each scavenge frees the 64 KiB socket reads and cipher outputs soon after use,
  * where a large young generation lets hundreds of MiB of them pile up before they are
- * collected. Measured with `npm run bench` (2026-12-04): bulk 0.40x -> 0.55x `ssh -L`,
- * CPU per GiB 10.4 -> 7.2 s, RSS per idle tunnel 87.7 -> 27.4 KiB, 100 peers +26.6 -> +4.5 MiB.
+ * collected (the measured effect is in the README's Benchmarks).
  */
 export const DAEMON_V8_FLAGS = ['--max-semi-space-size=1']
 

@@ -5,6 +5,7 @@ import { isPublicDirect, reachability } from '../addresses/reachability.ts'
 import { peerIdOf } from '../addresses/peer-ids.ts'
 import { transportOf } from '../addresses/transport-name.ts'
 import { probeConnection } from './connection-probe.ts'
+import { WEBRTC_SIGNALING_PROTOCOL } from './lazy-webrtc.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Connection, IdentifyResult, Libp2pEvents, PeerId, Startable, TypedEventTarget } from '@libp2p/interface'
 import type { AddressManager, ConnectionManager } from '@libp2p/interface-internal'
@@ -20,8 +21,6 @@ export interface DirectPathsComponents {
   events: TypedEventTarget<Libp2pEvents>
 }
 
-/** the private-to-private WebRTC transport's signalling protocol (@libp2p/webrtc) */
-const WEBRTC_SIGNALING_PROTOCOL = '/webrtc-signaling/0.0.1'
 /** pauses before the second and third attempts: NAT state and a peer's addresses settle */
 const RETRY_PAUSES_MS = [5_000, 20_000]
 /** a TCP dial to a public address answers in well under this, or not at all */

@@ -6,10 +6,8 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { ping } from '@libp2p/ping'
 import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
-import { tls } from '@libp2p/tls'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { webRTC } from '@libp2p/webrtc'
 import { createLibp2p } from 'libp2p'
 import { MAX_READ_BUFFER_BYTES, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { USER_AGENT } from '../version.ts'
@@ -19,6 +17,7 @@ import { relaysOf } from '../addresses/reachability.ts'
 import { isTcp } from '../addresses/transport-name.ts'
 import { directPaths } from '../nat/direct-paths.ts'
 import { iceServers } from '../nat/ice-servers.ts'
+import { lazyWebRTC } from '../nat/lazy-webrtc.ts'
 import { decideLimitsPerCircuit, relayGater, relayServer } from '../nat/relay-policy.ts'
 import { REVOCATIONS_DHT_NAMESPACE, selectRevocationsRecord, validateRevocationsRecord } from '../../protocols/membership/index.ts'
 import {
@@ -28,14 +27,15 @@ import {
 import { relayReservations } from '../nat/relay-reservations.ts'
 import { ReservationSlots } from '../nat/reservation-slots.ts'
 import { addressView } from './address-view.ts'
-import { coalescingTcpWrites } from './coalescing-tcp-writes.ts'
+import { coalescingTcpWrites } from './patches/coalescing-tcp-writes.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
+import { lazyTls } from './lazy-tls.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
 import { noiseCrypto } from './noise-crypto.ts'
-import { optimisticSelect } from './optimistic-select.ts'
+import { optimisticSelect } from './patches/optimistic-select.ts'
 import { pendingPerHost } from './pending-per-host.ts'
-import { capYamuxFrames } from './yamux-frame-size.ts'
-import { holdBackWindowUpdates } from './yamux-window-updates.ts'
+import { capYamuxFrames } from './patches/yamux-frame-size.ts'
+import { holdBackWindowUpdates } from './patches/yamux-window-updates.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log/logger.ts'
 import type { IsTrusted } from '../nat/relay-policy.ts'
@@ -81,7 +81,7 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
     transports: [
       tcp(),
       circuitRelayTransport(),
-      ...(config.nat.holePunching ? [webRTC({ rtcConfiguration })] : [])
+      ...(config.nat.holePunching ? [lazyWebRTC({ rtcConfiguration })] : [])
     ],
     connectionEncrypters: config.connections.encryption.map(name => coalescingTcpWrites(ENCRYPTERS[name]())),
     streamMuxers: [optimisticSelect(yamux({
@@ -141,13 +141,15 @@ export async function createMeshNode (config: Config, privateKey: PrivateKey, { 
 }
 
 /**
- * The connection encrypters by name, offered in the order `connections.encryption` gives.
- * TLS 1.3 first: its record layer and AES-GCM run inside Node's OpenSSL, where noise's
- * framing runs in JavaScript. Noise stays for peers that speak only noise (stock js-libp2p,
- * agentmesh before TLS): multistream-select falls back to it after the peer's `na`.
+ * The connection encrypters by name, offered in the order `connections.encryption` gives
+ * (noise, then TLS 1.3, by default); multistream-select takes the next after a peer's `na`.
+ * Noise leads because it measured faster end to end here: its cipher already runs in
+ * OpenSSL (noise-crypto.ts), while @libp2p/tls runs OpenSSL's TLS over a JavaScript
+ * duplex, one layer more per read and write (README, Benchmarks). TLS 1.3 is offered for
+ * peers that speak only TLS.
  */
 const ENCRYPTERS = {
-  tls: () => tls(),
+  tls: () => lazyTls(),
   noise: () => noise({ crypto: noiseCrypto })
 } satisfies Record<Config['connections']['encryption'][number], unknown>
 

@@ -8,7 +8,7 @@ import { resolveDataDir } from '../../src/config/data-dir.ts'
 import { ControlClient } from '../../src/control/client.ts'
 import type { ChildProcess } from 'node:child_process'
 
-const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts')
+const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'agentmesh.js')
 
 export interface CliResult {
   code: number

@@ -58,7 +58,7 @@ import type { CliResult } from '../helpers/daemon.ts'
 import type { Site, SiteSpec } from './lab.ts'
 import type { ChildProcess } from 'node:child_process'
 
-const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'main.ts')
+const CLI = join(import.meta.dirname, '..', '..', 'src', 'cli', 'agentmesh.js')
 const BYTES_SERVER = join(import.meta.dirname, 'fixtures', 'bytes-server.ts')
 
 /** Every daemon listens on this TCP port (and a relay answers STUN on the same UDP port). */

@@ -1,9 +1,9 @@
 /**
- * TLS 1.3 is the preferred connection encryption and noise the fallback: two agentmesh
- * nodes meet over `/tls/1.0.0`; a node that speaks only noise (an older agentmesh, run
- * here with `connections.encryption` = noise, or stock js-libp2p) still connects, both as
- * the dialer and as the dialled side, and tunnels over `/noise`. `peers --json` names
- * each connection's encryption.
+ * Connection encryption: agentmesh offers noise, then TLS 1.3 (`connections.encryption`).
+ * A node that speaks only TLS (`connections.encryption` = tls) and one that speaks only
+ * noise (an older agentmesh, or stock js-libp2p) each connect to a default node, both as
+ * the dialer and as the dialled side, and tunnel; `peers --json` names each connection's
+ * encryption.
  */
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
@@ -23,6 +23,7 @@ import type { TcpService } from '../helpers/services/tcp.ts'
 import type { Libp2p } from '@libp2p/interface'
 
 const NOISE_ONLY = { AGENTMESH_CONNECTIONS_ENCRYPTION: 'noise' }
+const TLS_ONLY = { AGENTMESH_CONNECTIONS_ENCRYPTION: 'tls' }
 
 async function encryptionOf (daemon: TestDaemon, peerId: string): Promise<string | undefined> {
   return waitFor(`the connection to ${peerId} in peers --json`, async () =>
@@ -35,9 +36,9 @@ async function echoesThrough (port: number): Promise<void> {
   assert.equal(sha256(await roundTrip(port, sent)), sha256(sent))
 }
 
-describe('connection encryption: TLS 1.3 first, noise for peers that speak only noise', () => {
+describe('connection encryption: noise, then TLS 1.3, each taken by peers that speak only it', () => {
   let a: TestDaemon
-  let current: TestDaemon
+  let tlsOnly: TestDaemon
   let older: TestDaemon
   let echo: TcpService
   let stock: Libp2p | undefined
@@ -46,32 +47,40 @@ describe('connection encryption: TLS 1.3 first, noise for peers that speak only 
     echo = await startEchoServer()
     a = await TestDaemon.start()
     const aAddresses = (await a.id()).addresses
-    current = await TestDaemon.start({ bootstrap: aAddresses })
+    tlsOnly = await TestDaemon.start({ bootstrap: aAddresses, env: TLS_ONLY })
     older = await TestDaemon.start({ env: NOISE_ONLY })
     await expose(a, 'echo', echo.target)
   })
 
   after(async () => {
     await stock?.stop()
-    await Promise.all([a, current, older].map(async daemon => daemon?.destroy()))
+    await Promise.all([a, tlsOnly, older].map(async daemon => daemon?.destroy()))
     await echo?.close()
   })
 
-  it('two agentmesh nodes connect over TLS 1.3 and tunnel', async () => {
-    const [aId, currentId] = await Promise.all([a.id(), current.id()])
-    await trust(a, currentId.peerId)
-    await trust(current, aId.peerId)
-    const fwd = await forward(current, aId.peerId, 'echo')
+  it('a node that speaks only TLS 1.3 connects as the dialer and as the dialled side, and tunnels over TLS', async () => {
+    const [aId, tlsId] = await Promise.all([a.id(), tlsOnly.id()])
+    await trust(a, tlsId.peerId)
+    await trust(tlsOnly, aId.peerId)
+    // it dialled A (its bootstrap node), which offered noise first and then took /tls/1.0.0
+    const fwd = await forward(tlsOnly, aId.peerId, 'echo')
     await echoesThrough(fwd.port)
-    assert.equal(await encryptionOf(current, aId.peerId), '/tls/1.0.0')
-    assert.equal(await encryptionOf(a, currentId.peerId), '/tls/1.0.0')
+    assert.equal(await encryptionOf(tlsOnly, aId.peerId), '/tls/1.0.0')
+    assert.equal(await encryptionOf(a, tlsId.peerId), '/tls/1.0.0')
+    // A dials it: /noise refused, /tls/1.0.0 taken
+    await agentmesh(tlsOnly, ['unforward', String(fwd.port)])
+    await tlsOnly.stop()
+    tlsOnly = await TestDaemon.start({ dataDir: tlsOnly.dataDir, env: TLS_ONLY })
+    const restarted = await tlsOnly.id()
+    await agentmesh(a, ['ping', restarted.addresses[0]!, '--count', '1'])
+    assert.equal(await encryptionOf(a, tlsId.peerId), '/tls/1.0.0')
   })
 
   it('a node that speaks only noise connects as the dialled side and as the dialer, and tunnels over noise', async () => {
     const [aId, olderId] = await Promise.all([a.id(), older.id()])
     await trust(a, olderId.peerId)
     await trust(older, aId.peerId)
-    // A dials: it proposes /tls/1.0.0, is told na, and falls back to /noise
+    // A dials it
     await agentmesh(a, ['ping', olderId.addresses[0]!, '--count', '1'])
     assert.equal(await encryptionOf(a, olderId.peerId), '/noise')
     assert.equal(await encryptionOf(older, aId.peerId), '/noise')
@@ -101,14 +110,14 @@ describe('connection encryption: TLS 1.3 first, noise for peers that speak only 
     assert.equal(stock.getConnections()[0]?.encryption, '/noise')
     await stock.hangUp(multiaddr(aId.addresses[0]!))
     await waitFor('A to see the stock node go', async () => !(await cliJson<PeerView[]>(a.dataDir, ['peers'])).some(peer => peer.peerId === stock!.peerId.toString() && peer.connection != null))
-    // A dials the stock node: /tls/1.0.0 refused, /noise taken
+    // A dials the stock node
     await agentmesh(a, ['ping', `${stock.getMultiaddrs()[0]!.toString()}`, '--count', '1'])
     assert.equal(await encryptionOf(a, stock.peerId.toString()), '/noise')
   })
 
   it('refuses an encryption it does not know, naming the key, at start', async () => {
     const dataDir = await tempDir()
-    const result = await cli(['start', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0'], { AGENTMESH_CONNECTIONS_ENCRYPTION: 'tls,rot13' })
+    const result = await cli(['start', '--data-dir', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0'], { AGENTMESH_CONNECTIONS_ENCRYPTION: 'noise,rot13' })
     await rm(dataDir, { recursive: true, force: true })
     assert.notEqual(result.code, 0)
     assert.match(result.stderr, /connections\.encryption/)

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { handle } from '@libp2p/multistream-select'
 import { multiaddrConnectionPair } from '@libp2p/utils'
-import { optimisticSelect } from '../../src/node/optimistic-select.ts'
+import { optimisticSelect } from '../../src/node/patches/optimistic-select.ts'
 import { within } from '../helpers/services/within.ts'
 import type { CreateStreamOptions, NewStreamOptions, Stream, StreamMuxer } from '@libp2p/interface'
 

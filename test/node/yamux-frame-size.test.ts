@@ -4,7 +4,7 @@ import { describe, it } from 'node:test'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { multiaddrConnectionPair } from '@libp2p/utils'
 import { STREAM_CHUNK_BYTES } from '../../protocols/tunnel/constants.ts'
-import { capYamuxFrames } from '../../src/node/yamux-frame-size.ts'
+import { capYamuxFrames } from '../../src/node/patches/yamux-frame-size.ts'
 import { digestOfInbound, watchFramesSentOn } from '../helpers/muxer.ts'
 import { within } from '../helpers/services/within.ts'
 

@@ -101,13 +101,13 @@ describe('dashboard in headless chromium', { skip }, () => {
     assert.equal(await page.evaluate('document.cookie'), '', 'scripts cannot read the cookie')
   })
 
-  it('lists A as a direct peer, over TCP with TLS 1.3, live', async () => {
+  it('lists A as a direct peer, over TCP with noise, live', async () => {
     const path = page.locator(`#peers tr[data-peer="${pair!.aId}"] td.path`)
     await path.waitFor({ timeout: 15_000 })
     await waitFor('A to be listed as direct', async () => (await path.textContent()) === 'direct')
     const cells = page.locator(`#peers tr[data-peer="${pair!.aId}"]`)
     assert.equal(await cells.locator('td.transport').textContent(), 'tcp')
-    assert.equal(await cells.locator('td.encryption').textContent(), '/tls/1.0.0')
+    assert.equal(await cells.locator('td.encryption').textContent(), '/noise')
     assert.match(await cells.locator('td.rtt').textContent() ?? '', /^[\d.]+ ms$|^-$/)
     assert.equal(await page.locator(`#graph line.direct[data-peer="${pair!.aId}"]`).count(), 1, 'a solid (direct) edge to A')
     assert.equal(await page.locator('#live').textContent(), 'live')

@@ -11,7 +11,7 @@ import { createInterface } from 'node:readline'
 import { waitFor } from '../daemon.ts'
 import type { TestDaemon } from '../daemon.ts'
 
-const CLI = join(import.meta.dirname, '..', '..', '..', 'src', 'cli', 'main.ts')
+const CLI = join(import.meta.dirname, '..', '..', '..', 'src', 'cli', 'agentmesh.js')
 
 export interface MeshEventLine {
   seq: number

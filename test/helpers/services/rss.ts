@@ -10,6 +10,13 @@ export async function rssBytes (pid: number): Promise<number> {
   return Number(match[1]) * 1024
 }
 
+/** The parts of `pid`'s RSS in KiB: anonymous (its own heap and allocations) and file-backed (mapped files: mostly the node binary's pages, shared with every other node process). */
+export async function rssPartsKiB (pid: number): Promise<{ rss: number, anon: number, file: number }> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  const field = (name: string): number => Number(new RegExp(`^${name}:\\s+(\\d+)\\s+kB$`, 'm').exec(status)?.[1] ?? NaN)
+  return { rss: field('VmRSS'), anon: field('RssAnon'), file: field('RssFile') }
+}
+
 /** Samples the RSS of each pid every `intervalMs` until stopped, keeping the peak of each. */
 export class RssSampler {
   readonly peaks: Map<number, number>

@@ -1,4 +1,5 @@
 import { StreamState, YamuxStream } from '@chainsafe/libp2p-yamux/stream'
+import { assertMethod, assertPinned } from './pinned.ts'
 
 /** The receive-window fields of a yamux stream, private to its type. */
 interface ReceiveWindow {
@@ -12,7 +13,7 @@ let installed = false
 /**
  * js-libp2p-yamux (8.0) answers every data frame it receives with a window update, so a
  * bulk transfer sends one small frame back per 64 KiB, each its own noise message and
- * write on both nodes (15% of the expose side's CPU in the bulk profile before this change).
+ * write on both nodes.
  * go-yamux and rust-yamux (rust-yamux#109) hold the update back until half the window
  * has been consumed; this does the same. The sender is never starved: until the update
  * goes out it still has more than half a window of credit. Updates that carry a flag
@@ -21,6 +22,8 @@ let installed = false
  */
 export function holdBackWindowUpdates (): void {
   if (installed) return
+  assertPinned('yamux window updates', '@chainsafe/libp2p-yamux')
+  assertMethod('yamux window updates', YamuxStream.prototype, 'sendWindowUpdate', 'YamuxStream.prototype')
   installed = true
   const prototype = YamuxStream.prototype as unknown as { sendWindowUpdate(): void }
   const sendWindowUpdate = prototype.sendWindowUpdate

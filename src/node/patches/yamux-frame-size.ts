@@ -1,4 +1,5 @@
 import { YamuxStream } from '@chainsafe/libp2p-yamux/stream'
+import { assertMethod, assertPinned } from './pinned.ts'
 
 /** What a yamux stream inherits from libp2p's AbstractMessageStream: its largest message, and the method that cuts its send buffer into messages. */
 interface MessageSize {
@@ -19,6 +20,10 @@ let installed = false
  */
 export function capYamuxFrames (maxPayloadBytes: number): void {
   if (installed) return
+  assertPinned('yamux frame size', '@chainsafe/libp2p-yamux')
+  // processSendQueue comes from @libp2p/utils's AbstractMessageStream
+  assertPinned('yamux frame size', '@libp2p/utils')
+  assertMethod('yamux frame size', YamuxStream.prototype, 'processSendQueue', 'YamuxStream.prototype')
   installed = true
   const prototype = YamuxStream.prototype as unknown as MessageSize
   const processSendQueue = prototype.processSendQueue

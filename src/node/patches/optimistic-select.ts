@@ -2,6 +2,7 @@ import { UnsupportedProtocolError } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { equals } from 'uint8arrays/equals'
 import { fromString } from 'uint8arrays/from-string'
+import { assertPinned } from './pinned.ts'
 import type { CreateStreamOptions, NewStreamOptions, Stream, StreamMuxer, StreamMuxerFactory } from '@libp2p/interface'
 
 const MULTISTREAM_HEADER = '/multistream/1.0.0'
@@ -22,8 +23,11 @@ interface Receiver {
  * responder's echo of both off the front of what the stream receives. Any other answer
  * (`na`: the protocol is not spoken there) aborts the stream with UnsupportedProtocolError.
  * The bytes on the wire are those of an ordinary negotiation; responders see no difference.
+ * Pinned to libp2p's release: if its connection negotiated such a stream again, the
+ * responder's echo would reach the tunnel as data.
  */
 export function optimisticSelect<M extends StreamMuxer> (muxerFactory: () => StreamMuxerFactory<M>): () => StreamMuxerFactory<M> {
+  assertPinned('optimistic select', 'libp2p')
   return () => {
     const factory = muxerFactory()
     return {

@@ -1,4 +1,5 @@
 import { Socket } from 'node:net'
+import { assertMethod, assertPinned } from './pinned.ts'
 import type { MessageStream } from '@libp2p/interface'
 import type { Uint8ArrayList } from 'uint8arraylist'
 
@@ -25,6 +26,7 @@ const corked = new WeakSet<object>()
  * it sees one (once for the process; other transports' connections are left alone).
  */
 export function coalescingTcpWrites<Components, E extends Encrypter> (encrypter: (components: Components) => E): (components: Components) => E {
+  assertPinned('coalescing TCP writes', '@libp2p/tcp')
   return components => {
     const instance = encrypter(components)
     const { secureInbound, secureOutbound } = instance
@@ -38,6 +40,8 @@ function corkSends (connection: MessageStream): MessageStream {
   if (!((connection as Partial<TcpConnection>).socket instanceof Socket)) return connection
   const prototype = Object.getPrototypeOf(connection) as TcpConnection
   if (corked.has(prototype)) return connection
+  // the class is not exported, so its shape can only be checked on the first connection
+  assertMethod('coalescing TCP writes', prototype, 'sendData', '@libp2p/tcp\'s connection')
   corked.add(prototype)
   const sendData = prototype.sendData
   prototype.sendData = function (this: TcpConnection, data) {
