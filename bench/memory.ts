@@ -31,7 +31,6 @@ import type { CensusDelta, HeapCensus } from './lib/heap-snapshot.ts'
 import type { Target } from './lib/part.ts'
 import type { MeshPair, Scope } from './lib/setup.ts'
 import type { Socket } from 'node:net'
-import type { ForwardView, ServiceView } from '../test/helpers/services/mesh.ts'
 import type { TestDaemon } from '../test/helpers/daemon.ts'
 
 const STARTUP_RUNS = 3
@@ -91,8 +90,8 @@ async function openIdle (port: number, count: number, into: Socket[]): Promise<v
 /** Waits until both ends of the pair count `count` open tunnels (`agentmesh forwards` and `services`, through the control API). */
 async function tunnelsOpen (pair: MeshPair, port: number, count: number): Promise<void> {
   await waitFor(`${count} open tunnels`, async () => {
-    const forward = (await control(pair.b).get<ForwardView[]>('/forwards')).find(view => view.listen.endsWith(`:${port}`))
-    const service = (await control(pair.a).get<ServiceView[]>('/services')).find(view => view.name === 'echo')
+    const forward = (await control(pair.b).forwards()).find(view => view.listen.endsWith(`:${port}`))
+    const service = (await control(pair.a).services()).find(view => view.name === 'echo')
     return forward?.active === count && service?.active === count
   }, 30_000, 100)
 }

@@ -139,7 +139,7 @@ export function control (target: TestDaemon): ControlClient {
 
 /** The connected-peer count the daemon reports in `status`. */
 export async function connectedPeers (target: TestDaemon): Promise<number> {
-  return (await control(target).get<{ peers: number }>('/status')).peers
+  return (await control(target).status()).peers
 }
 
 /**

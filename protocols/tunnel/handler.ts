@@ -10,7 +10,7 @@ import type { Connection, PeerId, Stream, StreamHandler } from '@libp2p/interfac
 import type { Socket } from 'node:net'
 
 /** A service this node exposes, as the handler needs it. */
-export interface ExposedService {
+export interface Service {
   name: string
   host: string
   port: number
@@ -34,7 +34,7 @@ export interface TunnelHandlerInit {
   stalledMs?: number
 }
 
-export interface TunnelHandlerComponents<S extends ExposedService = ExposedService> {
+export interface TunnelHandlerComponents<S extends Service = Service> {
   /**
    * Whether tunnels from `peer` may be read at all: allowlisted, or a member of one of
    * this node's networks (a promise while that connection's membership handshake runs).
@@ -60,7 +60,7 @@ export interface TunnelHandlerComponents<S extends ExposedService = ExposedServi
  * logged in one line; none escapes the handler, which returns at once and leaves the
  * tunnel running.
  */
-export function tunnelHandler<S extends ExposedService> (init: TunnelHandlerInit, components: TunnelHandlerComponents<S>): StreamHandler {
+export function tunnelHandler<S extends Service> (init: TunnelHandlerInit, components: TunnelHandlerComponents<S>): StreamHandler {
   return (stream: Stream, connection: Connection) => {
     const peer = connection.remotePeer
     const run = (admitted: boolean): void => {
@@ -83,7 +83,7 @@ export function tunnelHandler<S extends ExposedService> (init: TunnelHandlerInit
   }
 }
 
-async function respond<S extends ExposedService> (stream: Stream, connection: Connection, init: TunnelHandlerInit, components: TunnelHandlerComponents<S>): Promise<void> {
+async function respond<S extends Service> (stream: Stream, connection: Connection, init: TunnelHandlerInit, components: TunnelHandlerComponents<S>): Promise<void> {
   const peer = connection.remotePeer
   const { log } = components
   stream.maxReadBufferLength = MAX_READ_BUFFER_BYTES

@@ -11,5 +11,5 @@ export { HalfClosedIdleError, LocalSocketClosedError, StalledTunnelError, Tunnel
 export { tunnelHandler } from './handler.ts'
 export { openTunnel } from './open.ts'
 export type { OpenTunnelOptions } from './open.ts'
-export type { Authorization, ExposedService, TunnelHandlerComponents, TunnelHandlerInit } from './handler.ts'
+export type { Authorization, Service, TunnelHandlerComponents, TunnelHandlerInit } from './handler.ts'
 export type { TunnelCounters, TunnelLog } from './counters.ts'

@@ -7,11 +7,11 @@
 
 import { z } from 'zod'
 import { checkTerm, MAX_AGENT_TITLE_BYTES, normaliseTerm } from '../../protocols/records/index.ts'
-import { formatHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort } from '../addresses/host-port.ts'
 import { AgentError } from './agent-errors.ts'
 import { boundedFetch, describeFetchError } from './bounded-fetch.ts'
 import type { AgentInfo } from './agent-info.ts'
-import type { HostPort } from '../tunnel/host-port.ts'
+import type { HostPort } from '../addresses/host-port.ts'
 
 /** Where A2A agents serve their card (A2A 1.0 and 0.3), and where A2A 0.2 did. */
 export const AGENT_CARD_PATH = '/.well-known/agent-card.json'

@@ -63,6 +63,11 @@ interface Ticket {
   target: AgentTarget
 }
 
+export interface AgentProxyInit {
+  /** where it listens: `agents.sock` in the data directory */
+  socketPath: string
+}
+
 export interface AgentProxyComponents {
   log: Logger
 }
@@ -77,8 +82,8 @@ export class AgentProxy {
   /** keep-alive connections to the services, shared by all callers: the identity travels per request */
   private readonly upstream = new Agent({ keepAlive: true })
 
-  constructor (socketPath: string, components: AgentProxyComponents) {
-    this.socketPath = socketPath
+  constructor (components: AgentProxyComponents, init: AgentProxyInit) {
+    this.socketPath = init.socketPath
     this.log = components.log
     this.server = createServer({ allowHalfOpen: false }, socket => { this.accept(socket) })
     this.http.on('request', (req, res) => { this.forward(req, res) })

@@ -1,28 +1,7 @@
 import { FindError } from '../records/agent-finder.ts'
-import type { AgentFinder, FoundAgent } from '../records/agent-finder.ts'
-import type { ForwardManager, ForwardView } from '../forward/forward-manager.ts'
-
-/** What `connect` prints: the local URL an A2A or MCP client points at, and the forward behind it. */
-export interface Connection {
-  url: string
-  listen: string
-  peer: string
-  service: string
-  /** the member's name, when the agent was found by skill or tool, or named */
-  member?: string
-  network?: string
-  kind?: FoundAgent['kind']
-  /** an existing forward to the same agent was reused */
-  reused: boolean
-}
-
-export interface ConnectRequest {
-  skill?: string
-  tool?: string
-  /** `<member or peer id>/<service>` */
-  target?: string
-  network?: string
-}
+import type { ConnectRequest, ConnectView, ForwardView, FoundAgent } from '../control/api.ts'
+import type { AgentFinder } from '../records/agent-finder.ts'
+import type { ForwardManager } from '../forward/forward-manager.ts'
 
 export interface ConnectComponents {
   forwards: ForwardManager
@@ -35,7 +14,7 @@ export interface ConnectComponents {
  * port; a forward this node already has to the same agent is reused. The URL has the
  * agent's path (an MCP endpoint such as `/mcp`), so a client takes it as it is.
  */
-export async function connectAgent (request: ConnectRequest, { forwards, agents }: ConnectComponents): Promise<Connection> {
+export async function connectAgent (request: ConnectRequest, { forwards, agents }: ConnectComponents): Promise<ConnectView> {
   let target = request.target
   let network = request.network
   let found: FoundAgent | undefined

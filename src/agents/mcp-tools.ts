@@ -11,13 +11,13 @@
  */
 
 import { checkTerm, normaliseTerm } from '../../protocols/records/index.ts'
-import { formatHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort } from '../addresses/host-port.ts'
 import { VERSION } from '../version.ts'
 import { AGENT_READ_TIMEOUT_MS } from './agent-card.ts'
 import { AgentError } from './agent-errors.ts'
 import { boundedFetch, describeFetchError } from './bounded-fetch.ts'
 import type { AgentInfo } from './agent-info.ts'
-import type { HostPort } from '../tunnel/host-port.ts'
+import type { HostPort } from '../addresses/host-port.ts'
 
 /** The largest answer read: a `tools/list` page carries each tool's input schema. */
 export const MAX_MCP_RESPONSE_BYTES = 1024 * 1024

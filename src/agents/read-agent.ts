@@ -1,4 +1,4 @@
-import { parseHostPort } from '../tunnel/host-port.ts'
+import { parseHostPort } from '../addresses/host-port.ts'
 import { readAgentCard } from './agent-card.ts'
 import { AgentError } from './agent-errors.ts'
 import { AGENT_KINDS } from './agent-info.ts'

@@ -61,6 +61,16 @@ export function usageLine (command: Command): string {
   return `usage: agentmesh ${command.name}${command.usage === '' ? '' : ` ${command.usage}`} [--data-dir DIR]`
 }
 
+/** A string flag's value; undefined when it is not given. */
+export function optionText (value: CommandInput['values'][string]): string | undefined {
+  return typeof value === 'string' ? value : undefined
+}
+
+/** A repeatable string flag's values; undefined when it is not given. */
+export function optionList (value: CommandInput['values'][string]): string[] | undefined {
+  return Array.isArray(value) ? value.filter(item => typeof item === 'string') : undefined
+}
+
 export function printJson (value: unknown): void {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`)
 }

@@ -1,6 +1,5 @@
-import { printJson, UsageError } from './command.ts'
+import { optionText, printJson, UsageError } from './command.ts'
 import type { Command } from './command.ts'
-import type { Connection } from '../agents/connect.ts'
 
 export const connectCommand: Command = {
   name: 'connect',
@@ -12,7 +11,7 @@ export const connectCommand: Command = {
     const [target] = positionals
     const given = [target, values.skill, values.tool].filter(value => value != null).length
     if (given !== 1) throw new UsageError('give one of <member>/<service>, --skill or --tool')
-    const connection = await client.post<Connection>('/connect', { target, skill: values.skill, tool: values.tool, network: values.network })
+    const connection = await client.connect({ target, skill: optionText(values.skill), tool: optionText(values.tool), network: optionText(values.network) })
     if (json) return printJson(connection)
     process.stdout.write(`${connection.url}\n`)
     process.stderr.write(`${connection.reused ? 'reusing' : 'new'} forward ${connection.listen} -> ${connection.member ?? connection.peer}/${connection.service}${connection.kind != null ? ` (${connection.kind})` : ''}\n`)

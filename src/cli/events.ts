@@ -1,6 +1,6 @@
 import { UsageError } from './command.ts'
 import type { Command } from './command.ts'
-import type { MeshEvent } from '../events/index.ts'
+import type { MeshEvent } from '../control/api.ts'
 
 export const eventsCommand: Command = {
   name: 'events',
@@ -10,7 +10,7 @@ export const eventsCommand: Command = {
   async run ({ client, json, values }) {
     const since = values.since == null ? undefined : Number(values.since)
     if (since != null && (!Number.isInteger(since) || since < 0)) throw new UsageError('--since must be a whole number, 0 or more (0: every event the daemon still keeps)')
-    for await (const event of client.lines<MeshEvent>('/events', since == null ? {} : { since })) {
+    for await (const event of client.events(since)) {
       process.stdout.write(json ? `${JSON.stringify(event)}\n` : `${describeEvent(event)}\n`)
     }
     throw new Error('the daemon closed the event stream (it stopped?)')

@@ -1,6 +1,5 @@
-import { printJson, UsageError } from './command.ts'
+import { optionList, optionText, printJson, UsageError } from './command.ts'
 import type { Command } from './command.ts'
-import type { ServiceView } from '../expose/expose-registry.ts'
 
 export const exposeCommand: Command = {
   name: 'expose',
@@ -21,8 +20,16 @@ export const exposeCommand: Command = {
     const [name, target] = positionals
     if (values.a2a === true && values.mcp === true) throw new UsageError('--a2a and --mcp: a service is one or the other')
     const agent = values.a2a === true ? 'a2a' : values.mcp === true ? 'mcp' : undefined
-    const service = await client.post<ServiceView>('/services', {
-      name, target, proto: values.proto, allow: values.allow, networks: values.network, proxyProtocol: values['proxy-protocol'] === true, publish: values.publish === true, agent, mcpPath: values['mcp-path']
+    const service = await client.expose({
+      name,
+      target,
+      proto: optionText(values.proto),
+      allow: optionList(values.allow),
+      networks: optionList(values.network),
+      proxyProtocol: values['proxy-protocol'] === true,
+      publish: values.publish === true,
+      agent,
+      mcpPath: optionText(values['mcp-path'])
     })
     if (json) return printJson(service)
     const who = `${service.allow.length === 0 ? 'every member' : service.allow.join(', ')} of ${service.networks.length === 0 ? 'every network of this node' : service.networks.join(', ')}, and trusted peers`

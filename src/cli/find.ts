@@ -1,6 +1,5 @@
-import { printJson, printTable } from './command.ts'
+import { optionText, printJson, printTable } from './command.ts'
 import type { Command } from './command.ts'
-import type { FoundAgent } from '../records/agent-finder.ts'
 
 export const findCommand: Command = {
   name: 'find',
@@ -8,11 +7,7 @@ export const findCommand: Command = {
   usage: '--skill S | --tool T [--network NAME] [--json]',
   options: { skill: { type: 'string' }, tool: { type: 'string' }, network: { type: 'string' } },
   async run ({ client, json, values }) {
-    const query = new URLSearchParams()
-    for (const key of ['skill', 'tool', 'network'] as const) {
-      if (typeof values[key] === 'string') query.set(key, values[key])
-    }
-    const found = await client.get<FoundAgent[]>(`/agents?${query.toString()}`)
+    const found = await client.findAgents({ skill: optionText(values.skill), tool: optionText(values.tool), network: optionText(values.network) })
     if (json) return printJson(found)
     if (found.length === 0) return void process.stdout.write(`no member publishes ${typeof values.tool === 'string' ? `an MCP server with tool "${values.tool}"` : `an agent with skill "${String(values.skill)}"`}, or none answers\n`)
     printTable(['MEMBER', 'SERVICE', 'KIND', 'AGENT', 'SKILLS', 'PATH', 'RTT', 'NETWORK'], found.map(agent => [

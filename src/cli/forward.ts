@@ -1,6 +1,5 @@
-import { printJson } from './command.ts'
+import { optionText, printJson } from './command.ts'
 import type { Command } from './command.ts'
-import type { ForwardView } from '../forward/forward-manager.ts'
 
 export const forwardCommand: Command = {
   name: 'forward',
@@ -14,7 +13,7 @@ export const forwardCommand: Command = {
   },
   async run ({ client, json, positionals, values }) {
     const [listen, target] = positionals
-    const forward = await client.post<ForwardView>('/forwards', { listen, target, network: values.network, ...(values.gateway === true && { gateway: true }) })
+    const forward = await client.forward({ listen, target, network: optionText(values.network), ...(values.gateway === true && { gateway: true }) })
     if (json) return printJson(forward)
     process.stdout.write(`forwarding ${forward.listen} -> ${forward.peer}/${forward.service}${forward.gateway ? ' (gateway: open to other hosts)' : ''}\n`)
   }

@@ -1,14 +1,13 @@
 import { printJson, printTable } from './command.ts'
 import { formatFailures } from './services.ts'
 import type { Command } from './command.ts'
-import type { ForwardView } from '../forward/forward-manager.ts'
 
 export const forwardsCommand: Command = {
   name: 'forwards',
   summary: 'list the local port forwards, with their counters',
   usage: '[--json]',
   async run ({ client, json }) {
-    const forwards = await client.get<ForwardView[]>('/forwards')
+    const forwards = await client.forwards()
     if (json) return printJson(forwards)
     if (forwards.length === 0) return void process.stdout.write('no forwards: agentmesh forward <[host:]port> <peer>/<service>\n')
     printTable(['LISTEN', 'TARGET', 'ACTIVE', 'TOTAL', 'IN', 'OUT', 'FAILURES'], forwards.map(forward => [

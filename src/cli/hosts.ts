@@ -6,7 +6,7 @@ export const hostsCommand: Command = {
   summary: 'print /etc/hosts lines for the mapped members: <address> <name>.<network>.mesh',
   usage: '[--json]',
   async run ({ client, json }) {
-    const lines = await client.get<string[]>('/hosts')
+    const lines = await client.hosts()
     if (json) return printJson(lines)
     for (const line of lines) process.stdout.write(`${line}\n`)
   }

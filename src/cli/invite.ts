@@ -1,17 +1,6 @@
-import { printJson } from './command.ts'
+import { optionText, printJson } from './command.ts'
 import { groupsOption } from './trust.ts'
 import type { Command } from './command.ts'
-
-export interface IssuedView {
-  network: string
-  peerId: string
-  name: string
-  groups: string[]
-  role: string
-  expires: string
-  serial: string
-  token: string
-}
 
 export const inviteCommand: Command = {
   name: 'invite',
@@ -20,8 +9,13 @@ export const inviteCommand: Command = {
   options: { name: { type: 'string' }, groups: { type: 'string' }, ttl: { type: 'string' }, relay: { type: 'boolean' }, network: { type: 'string' } },
   positionals: [1, 1],
   async run ({ client, json, values, positionals }) {
-    const issued = await client.post<IssuedView>('/invites', {
-      peerId: positionals[0], name: values.name, groups: groupsOption(values.groups), ttl: values.ttl, relay: values.relay === true, network: values.network
+    const issued = await client.invite({
+      peerId: positionals[0],
+      name: optionText(values.name) as string,
+      groups: groupsOption(values.groups),
+      ttl: optionText(values.ttl),
+      relay: values.relay === true,
+      network: optionText(values.network)
     })
     if (json) return printJson(issued)
     // the token alone on stdout, so that `$(agentmesh invite ...)` is the token

@@ -1,6 +1,5 @@
 import { printJson } from './command.ts'
 import type { Command } from './command.ts'
-import type { NetworkView } from '../daemon/views.ts'
 
 export const joinCommand: Command = {
   name: 'join',
@@ -8,7 +7,7 @@ export const joinCommand: Command = {
   usage: '<token> [--json]',
   positionals: [1, 1],
   async run ({ client, json, positionals }) {
-    const joined = await client.post<NetworkView & { bootstrap: string[] }>('/join', { token: positionals[0] })
+    const joined = await client.join(positionals[0])
     if (json) return printJson(joined)
     process.stdout.write(`joined ${joined.name} (VNI ${joined.vni}) as ${joined.memberName}, ${joined.role}${joined.groups.length > 0 ? ` in ${joined.groups.join(',')}` : ''}, valid until ${joined.expires}; bootstrapping from ${joined.bootstrap.length} address(es)\n`)
   }

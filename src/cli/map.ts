@@ -1,6 +1,6 @@
-import { printJson, printTable } from './command.ts'
+import { optionText, printJson, printTable } from './command.ts'
 import type { Command } from './command.ts'
-import type { MapView } from '../vaddr/map-manager.ts'
+import type { MapView } from '../control/api.ts'
 
 export const mapCommand: Command = {
   name: 'map',
@@ -11,12 +11,12 @@ export const mapCommand: Command = {
   async run ({ client, json, values, positionals }) {
     const [name] = positionals
     if (name == null) {
-      const maps = await client.get<MapView[]>('/maps')
+      const maps = await client.maps()
       if (json) return printJson(maps)
       if (maps.length === 0) return void process.stdout.write('no member mapped: agentmesh map <name>\n')
       return printTable(['MEMBER', 'NETWORK', 'ADDRESS', 'SERVICES'], maps.map(map => [map.name, map.network, map.address, describePorts(map)]))
     }
-    const map = await client.post<MapView>('/maps', { name, network: values.network })
+    const map = await client.map(name, optionText(values.network))
     if (json) return printJson(map)
     process.stdout.write(`${map.name} is ${map.address}: ${describePorts(map) || 'no service this node may use'}\n`)
   }

@@ -1,7 +1,5 @@
-import { printJson, printTable, UsageError } from './command.ts'
+import { optionText, printJson, printTable, UsageError } from './command.ts'
 import type { Command } from './command.ts'
-import type { NetworkView } from '../daemon/views.ts'
-
 
 export const networkCommand: Command = {
   name: 'network',
@@ -12,7 +10,7 @@ export const networkCommand: Command = {
   async run ({ client, json, values, positionals }) {
     const [action, name] = positionals
     if (action === 'ls') {
-      const networks = await client.get<NetworkView[]>('/networks')
+      const networks = await client.networks()
       if (json) return printJson(networks)
       if (networks.length === 0) return void process.stdout.write('in no network: agentmesh network init <name>, or agentmesh join <token>\n')
       return printTable(['NETWORK', 'VNI', 'ROLE', 'EXPIRES', 'REVOCATIONS'], networks.map(network => [
@@ -21,7 +19,7 @@ export const networkCommand: Command = {
     }
     if (action !== 'init') throw new UsageError(`unknown network action '${action}': expected init or ls`)
     if (name == null) throw new UsageError('network init needs a name')
-    const network = await client.post<NetworkView>('/networks', { name, memberName: values['member-name'] })
+    const network = await client.createNetwork(name, optionText(values['member-name']))
     if (json) return printJson(network)
     process.stdout.write(`network ${network.name} created: VNI ${network.vni}, this node is its admin\n`)
     process.stderr.write(`invite a node with: agentmesh invite <its peer id> --name <name> [--groups a,b]\n`)

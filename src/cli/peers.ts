@@ -1,13 +1,12 @@
 import { printJson, printTable } from './command.ts'
 import type { Command } from './command.ts'
-import type { PeerView } from '../daemon/views.ts'
 
 export const peersCommand: Command = {
   name: 'peers',
   summary: 'list the peers this node knows, connected or found through the DHT',
   usage: '[--json]',
   async run ({ client, json }) {
-    const peers = await client.get<PeerView[]>('/peers')
+    const peers = await client.peers()
     if (json) return printJson(peers)
     if (peers.length === 0) {
       process.stdout.write('no peers known yet\n')

@@ -1,7 +1,7 @@
 import { MAX_PING_COUNT } from '../control/protocol.ts'
 import { printJson, UsageError } from './command.ts'
 import type { Command } from './command.ts'
-import type { PingReply } from '../daemon/ping.ts'
+import type { PingReply } from '../control/api.ts'
 
 export const pingCommand: Command = {
   name: 'ping',
@@ -16,7 +16,7 @@ export const pingCommand: Command = {
     }
     const peer = positionals[0]
     const replies: PingReply[] = []
-    for await (const reply of client.lines<PingReply>('/ping', { peer, count })) {
+    for await (const reply of client.ping(peer, count)) {
       replies.push(reply)
       if (!json) process.stdout.write('rttMs' in reply ? `seq=${reply.seq} rtt=${reply.rttMs} ms\n` : `seq=${reply.seq} error: ${reply.error}\n`)
     }

@@ -1,7 +1,6 @@
-import { printJson } from './command.ts'
+import { optionText, printJson } from './command.ts'
 import { groupsOption } from './trust.ts'
 import type { Command } from './command.ts'
-import type { IssuedView } from './invite.ts'
 
 export const renewCommand: Command = {
   name: 'renew',
@@ -10,8 +9,8 @@ export const renewCommand: Command = {
   options: { groups: { type: 'string' }, ttl: { type: 'string' }, network: { type: 'string' } },
   positionals: [1, 1],
   async run ({ client, json, values, positionals }) {
-    const issued = await client.post<IssuedView & { delivered: boolean }>('/renewals', {
-      member: positionals[0], groups: groupsOption(values.groups), ttl: values.ttl, network: values.network
+    const issued = await client.renew({
+      member: positionals[0], groups: groupsOption(values.groups), ttl: optionText(values.ttl), network: optionText(values.network)
     })
     if (json) return printJson(issued)
     process.stdout.write(`${issued.name} renewed in ${issued.network}: groups ${issued.groups.join(',') || 'none'}, valid until ${issued.expires}\n`)

@@ -1,6 +1,5 @@
-import { printFields, printJson } from './command.ts'
+import { optionText, printFields, printJson } from './command.ts'
 import type { Command } from './command.ts'
-import type { ResolvedMember } from '../records/resolver.ts'
 
 export const resolveCommand: Command = {
   name: 'resolve',
@@ -9,8 +8,7 @@ export const resolveCommand: Command = {
   options: { network: { type: 'string' } },
   positionals: [1, 1],
   async run ({ client, json, values, positionals }) {
-    const query = new URLSearchParams({ name: positionals[0] as string, ...(typeof values.network === 'string' && { network: values.network }) })
-    const member = await client.get<ResolvedMember>(`/resolve?${query}`)
+    const member = await client.resolve(positionals[0], optionText(values.network))
     if (json) return printJson(member)
     printFields([
       ['name', `${member.name} (${member.network})`],

@@ -1,4 +1,4 @@
-import { printJson } from './command.ts'
+import { optionText, printJson } from './command.ts'
 import type { Command } from './command.ts'
 
 export const revokeCommand: Command = {
@@ -8,7 +8,7 @@ export const revokeCommand: Command = {
   options: { network: { type: 'string' } },
   positionals: [1, 1],
   async run ({ client, json, values, positionals }) {
-    const revoked = await client.post<{ network: string, peerId: string, version: number }>('/revocations', { member: positionals[0], network: values.network })
+    const revoked = await client.revoke({ member: positionals[0], network: optionText(values.network) })
     if (json) return printJson(revoked)
     process.stdout.write(`${revoked.peerId} revoked in ${revoked.network} (revocation list v${revoked.version}, spreading to the members)\n`)
   }

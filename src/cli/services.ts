@@ -1,7 +1,6 @@
 import { printJson, printTable } from './command.ts'
 import type { Command } from './command.ts'
-import type { ServiceView } from '../expose/expose-registry.ts'
-import type { PublishedEntry } from '../records/service-finder.ts'
+import type { ServiceView } from '../control/api.ts'
 
 export const servicesCommand: Command = {
   name: 'services',
@@ -10,7 +9,7 @@ export const servicesCommand: Command = {
   options: { all: { type: 'boolean' } },
   async run ({ client, json, values }) {
     if (values.all === true) {
-      const all = await client.get<{ local: ServiceView[], published: PublishedEntry[] }>('/services?all=1')
+      const all = await client.allServices()
       if (json) return printJson(all)
       printLocal(all.local)
       process.stdout.write('\n')
@@ -19,7 +18,7 @@ export const servicesCommand: Command = {
         entry.name, entry.proto, String(entry.port), entry.member, entry.network, `${Math.round(entry.rttMs)} ms`, entry.peerId
       ]))
     }
-    const services = await client.get<ServiceView[]>('/services')
+    const services = await client.services()
     if (json) return printJson(services)
     printLocal(services)
   }

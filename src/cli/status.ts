@@ -1,13 +1,12 @@
 import { printFields, printJson } from './command.ts'
 import type { Command } from './command.ts'
-import type { StatusView } from '../daemon/views.ts'
 
 export const statusCommand: Command = {
   name: 'status',
   summary: 'show the node\'s identity, reachability, relays, services, forwards and peers',
   usage: '[--json]',
   async run ({ client, json }) {
-    const status = await client.get<StatusView>('/status')
+    const status = await client.status()
     if (json) return printJson(status)
     printFields([
       ['peer id', status.peerId],

@@ -1,6 +1,5 @@
-import { printJson, printTable, UsageError } from './command.ts'
+import { optionText, printJson, printTable, UsageError } from './command.ts'
 import type { Command } from './command.ts'
-import type { TrustedPeer } from '../trust/trust-store.ts'
 
 export const trustCommand: Command = {
   name: 'trust',
@@ -11,18 +10,18 @@ export const trustCommand: Command = {
   async run ({ client, json, values, positionals }) {
     const [action, peerId] = positionals
     if (action === 'ls') {
-      const peers = await client.get<TrustedPeer[]>('/trust')
+      const peers = await client.trusted()
       if (json) return printJson(peers)
       if (peers.length === 0) return void process.stdout.write('no trusted peers: agentmesh trust add <peerId>\n')
       return printTable(['PEER', 'NAME', 'GROUPS'], peers.map(peer => [peer.peerId, peer.name ?? '-', peer.groups.join(',') || '-']))
     }
     if (peerId == null) throw new UsageError(`trust ${action ?? ''} needs a peer id`)
     if (action === 'add') {
-      const peer = await client.post<TrustedPeer>('/trust', { peerId, name: values.name, groups: groupsOption(values.groups) })
+      const peer = await client.trust({ peerId, name: optionText(values.name), groups: groupsOption(values.groups) })
       return json ? printJson(peer) : void process.stdout.write(`trusted ${peer.peerId}${peer.name == null ? '' : ` as ${peer.name}`}\n`)
     }
     if (action === 'rm') {
-      await client.delete('/trust', { peerId })
+      await client.untrust(peerId)
       return json ? printJson({ peerId }) : void process.stdout.write(`no longer trusted: ${peerId}\n`)
     }
     throw new UsageError(`unknown trust action '${action}': expected add, rm or ls`)

@@ -6,7 +6,7 @@ export const uiCommand: Command = {
   summary: 'print the URL of the node\'s live dashboard (loopback only; the URL carries a secret made at each start)',
   usage: '[--json]',
   async run ({ client, json }) {
-    const { url } = await client.get<{ url: string }>('/ui')
+    const { url } = await client.ui()
     if (json) printJson({ url })
     else process.stdout.write(`${url}\n`)
     if (!json && process.stderr.isTTY) process.stderr.write('open it in a browser on this machine; anyone with the URL can watch this node until it restarts\n')

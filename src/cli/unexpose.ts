@@ -6,7 +6,7 @@ export const unexposeCommand: Command = {
   usage: '<service>',
   positionals: [1, 1],
   async run ({ client, positionals }) {
-    await client.delete('/services', { name: positionals[0] })
+    await client.unexpose(positionals[0])
     process.stdout.write(`unexposed ${positionals[0]}\n`)
   }
 }

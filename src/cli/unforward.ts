@@ -6,7 +6,7 @@ export const unforwardCommand: Command = {
   usage: '<[host:]port>',
   positionals: [1, 1],
   async run ({ client, positionals }) {
-    await client.delete('/forwards', { listen: positionals[0] })
+    await client.unforward(positionals[0])
     process.stdout.write(`unforwarded ${positionals[0]}\n`)
   }
 }

@@ -7,7 +7,7 @@ export const unmapCommand: Command = {
   usage: '<name> [--json]',
   positionals: [1, 1],
   async run ({ client, json, positionals }) {
-    const removed = await client.delete<{ name: string }>('/maps', { name: positionals[0] })
+    const removed = await client.unmap(positionals[0])
     if (json) return printJson(removed)
     process.stdout.write(`unmapped ${removed.name}\n`)
   }

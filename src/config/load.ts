@@ -3,10 +3,11 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import defaults from '../../config/default.json' with { type: 'json' }
 import { configSchema } from './schema.ts'
+import { UserError } from '../errors.ts'
 import type { Config } from './schema.ts'
 import type { z } from 'zod'
 
-export class ConfigError extends Error {
+export class ConfigError extends UserError {
   override name = 'ConfigError'
 }
 

@@ -1,6 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
-import { parseHostPort } from '../tunnel/host-port.ts'
+import { parseHostPort } from '../addresses/host-port.ts'
 
 function isMultiaddr (value: string): boolean {
   try {

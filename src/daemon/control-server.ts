@@ -29,6 +29,12 @@ export type Routes = Record<string, (request: RouteRequest) => Promise<RouteResu
 /** Requests carry small JSON documents; anything larger is refused before it is read. */
 const MAX_BODY_BYTES = 1024 * 1024
 
+export interface ControlServerInit {
+  /** the unix socket to listen on (mode 0600) */
+  socketPath: string
+  routes: Routes
+}
+
 export interface ControlServerComponents {
   log: Logger
 }
@@ -39,10 +45,10 @@ export class ControlServer {
   private readonly socketPath: string
   private readonly components: ControlServerComponents
 
-  constructor (socketPath: string, routes: Routes, components: ControlServerComponents) {
-    this.socketPath = socketPath
+  constructor (components: ControlServerComponents, init: ControlServerInit) {
+    this.socketPath = init.socketPath
     this.components = components
-    this.server = createServer((req, res) => { void this.handle(routes, req, res) })
+    this.server = createServer((req, res) => { void this.handle(init.routes, req, res) })
   }
 
   /** Listens on the socket; the caller holds the data directory's lock, so a socket left there is stale. */

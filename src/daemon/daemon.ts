@@ -4,7 +4,7 @@ import { loadOrCreateIdentity } from '../identity/key-file.ts'
 import { AgentProxy } from '../agents/agent-proxy.ts'
 import { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
 import { DhtWalk } from '../discovery/dht-walk.ts'
-import { ExposeRegistry } from '../expose/expose-registry.ts'
+import { ServiceRegistry } from '../expose/service-registry.ts'
 import { Grants } from '../expose/grants.ts'
 import { RepeatLimitedLog } from '../log/repeat-limit.ts'
 import { ForwardManager } from '../forward/forward-manager.ts'
@@ -24,8 +24,8 @@ import { ALLOWLIST_VNI } from '../node/constants.ts'
 import { checkDataDirPermissions } from '../state/data-dir-permissions.ts'
 import { removeStaleTempFiles } from '../state/json-file.ts'
 import { TrustStore } from '../trust/trust-store.ts'
-import { TunnelAdmission } from '../tunnel/admission.ts'
-import { TunnelMemoryBudget } from '../tunnel/memory-budget.ts'
+import { TunnelAdmission } from './tunnel-admission.ts'
+import { TunnelMemoryBudget } from './tunnel-memory-budget.ts'
 import { MIN_STREAM_WINDOW_BYTES, STREAM_WINDOW_BYTES, TUNNEL_PROTOCOL, tunnelHandler, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { VERSION } from '../version.ts'
 import { ControlServer } from './control-server.ts'
@@ -35,8 +35,8 @@ import { controlRoutes } from './routes.ts'
 import type { Config } from '../config/schema.ts'
 import type { DataDir } from '../config/data-dir.ts'
 import type { Logger } from '../log/logger.ts'
-import type { MeshNode } from '../node/create-node.ts'
-import type { MapRecord } from '../vaddr/map-manager.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
+import type { MapRecord } from '../control/api.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface DaemonInit {
@@ -51,7 +51,7 @@ export interface DaemonComponents {
 /** What the daemon keeps in its data directory besides the key. */
 interface DaemonState {
   trust: TrustStore
-  exposes: ExposeRegistry
+  services: ServiceRegistry
   membership: Membership
   peers: PeerTrust
   /** this node's identity key: it signs its member records */
@@ -85,7 +85,7 @@ export class Daemon {
   private constructor (node: MeshNode, state: DaemonState, init: DaemonInit, components: DaemonComponents) {
     const { config, dataDir } = init
     const { log } = components
-    const { trust, exposes, membership, peers, privateKey, observe } = state
+    const { trust, services, membership, peers, privateKey, observe } = state
     this.node = node
     this.observe = observe
     this.dataDir = dataDir
@@ -97,7 +97,7 @@ export class Daemon {
       events: observe.events,
       handshakeOutcome: outcome => { observe.metrics?.handshake(outcome) }
     })
-    this.publisher = new RecordPublisher({ node, privateKey, membership, exposes, log })
+    this.publisher = new RecordPublisher({ node, privateKey, membership, services, log })
     this.resolver = new Resolver({ node, membership, log })
     this.finder = new ServiceFinder({ node, membership, members: this.members, resolver: this.resolver, log })
     const memory = this.memory = new TunnelMemoryBudget({
@@ -106,16 +106,16 @@ export class Daemon {
       windowBytes: STREAM_WINDOW_BYTES,
       minWindowBytes: MIN_STREAM_WINDOW_BYTES
     })
-    const admission = new TunnelAdmission(config.tunnels, memory)
+    const admission = new TunnelAdmission({ memory }, config.tunnels)
     // the lines a peer (or a local client) can cause once per tunnel
     const limitedLog = new RepeatLimitedLog(log, { burst: config.log.repeatBurst, windowMs: config.log.repeatWindowSeconds * 1000 })
-    this.agents = new AgentProxy(dataDir.agentsSocket, { log })
+    this.agents = new AgentProxy({ log }, { socketPath: dataDir.agentsSocket })
     const grants = new Grants({ self: node.peerId, membership, trust, agents: this.agents })
     const streamLimit = tunnelStreamLimit(config.tunnels.maxPerPeer)
     node.handle(TUNNEL_PROTOCOL, tunnelHandler({ halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000, stalledMs: config.tunnels.stalledSeconds * 1000 }, {
       admitsTunnelsFrom: (peer, connection) => this.members.admitsTunnelsFrom(peer, connection),
       servesNetwork: vni => vni === ALLOWLIST_VNI || membership.byVni(vni) != null,
-      lookupService: name => exposes.lookup(name),
+      lookupService: name => services.lookup(name),
       authorize: (peer, vni, service) => grants.authorize(peer, vni, service),
       admit: (peer, stream) => admission.admit(peer, stream),
       log: limitedLog,
@@ -126,7 +126,7 @@ export class Daemon {
         if (!await this.members.admitsTunnelsFrom(peer, connection)) return undefined
         const network = membership.byVni(vni)
         if (vni !== ALLOWLIST_VNI && (network == null || membership.certificateOf(peer, network) == null)) return undefined
-        const usable = exposes.exposed()
+        const usable = services.exposed()
           .filter(service => !('refuse' in grants.admits(peer, vni, service)))
           .map(({ name, proto, port }) => ({ name, proto, port }))
         return { record: network == null ? new Uint8Array(0) : (await this.publisher.recordOf(network)).bytes, usable }
@@ -134,12 +134,6 @@ export class Daemon {
       log
     }), { maxInboundStreams: MAX_SERVICES_STREAMS, maxOutboundStreams: MAX_SERVICES_STREAMS })
     this.forwards = new ForwardManager({
-      file: dataDir.forwards,
-      dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
-      maxOutboundStreams: streamLimit,
-      halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000,
-      stalledMs: config.tunnels.stalledSeconds * 1000
-    }, {
       node,
       access: {
         resolvePeer: async (name, network) => peers.resolvePeerLocally(name) ?? this.resolver.peerOf(name, { network }),
@@ -153,12 +147,18 @@ export class Daemon {
       events: observe.events,
       memory,
       failureLog: limitedLog
+    }, {
+      file: dataDir.forwards,
+      dialTimeoutMs: config.connections.dialTimeoutSeconds * 1000,
+      maxOutboundStreams: streamLimit,
+      halfClosedIdleMs: config.tunnels.halfClosedIdleSeconds * 1000,
+      stalledMs: config.tunnels.stalledSeconds * 1000
     })
-    this.maps = new MapManager(dataDir.maps, state.maps, {
+    this.maps = new MapManager({
       forwards: this.forwards, finder: this.finder, resolver: this.resolver, members: this.members, membership, peers, log
-    })
-    this.walk = new DhtWalk({ intervalSeconds: config.discovery.walkIntervalSeconds }, { node, log })
-    this.keeper = new BootstrapKeeper({
+    }, { file: dataDir.maps, records: state.maps })
+    this.walk = new DhtWalk({ node, log }, { intervalSeconds: config.discovery.walkIntervalSeconds })
+    this.keeper = new BootstrapKeeper({ node, log }, {
       // the addresses of the tokens this node joined with count as bootstrap nodes too
       addresses: [...new Set([...config.bootstrap, ...membership.networks().flatMap(network => network.bootstrap)])],
       redialSeconds: config.discovery.bootstrapRedialSeconds,
@@ -168,15 +168,15 @@ export class Daemon {
         this.members.refreshFromDhtSoon()
         this.publisher.publishSoon()
       }
-    }, { node, log })
-    if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun(log)
+    })
+    if (config.relay.enabled && config.relay.stun) this.stun = new RelayStun({ log })
     const context = { name: config.name, version: VERSION, dataDir: dataDir.root, startedAt: Date.now() }
     // the dashboard shows what the control API's `status` and `peers` answer
-    const ui = observe.dashboard({ node, exposes, forwards: this.forwards, routes: () => routes })
+    const ui = observe.dashboard({ node, services, forwards: this.forwards, routes: () => routes })
     const routes = controlRoutes({
       node,
       trust,
-      exposes,
+      services,
       forwards: this.forwards,
       membership,
       members: this.members,
@@ -192,7 +192,7 @@ export class Daemon {
       ui,
       memory
     }, context)
-    this.control = new ControlServer(dataDir.controlSocket, routes, { log })
+    this.control = new ControlServer({ log }, { socketPath: dataDir.controlSocket, routes })
   }
 
   static async start (init: DaemonInit, components: DaemonComponents): Promise<Daemon> {
@@ -205,13 +205,13 @@ export class Daemon {
       const stale = await removeStaleTempFiles(dataDir.root)
       if (stale.length > 0) components.log.warn({ files: stale }, 'removed stale temporary files from the data directory')
       const key = await loadOrCreateIdentity(dataDir.identityKey)
-      const observe = new Observability(init.config, components)
+      const observe = new Observability(components, init.config)
       const trust = await TrustStore.load(dataDir.trust)
       const membership = await Membership.load({ file: dataDir.networks, keysDir: dataDir.networkKeys, self: peerIdFromPrivateKey(key) })
-      const peers = new PeerTrust(trust, membership)
+      const peers = new PeerTrust({ trust, membership })
       const state = {
         trust,
-        exposes: await ExposeRegistry.load(dataDir.services, observe.tunnelObserver),
+        services: await ServiceRegistry.load(dataDir.services, observe.tunnelObserver),
         membership,
         peers,
         privateKey: key,

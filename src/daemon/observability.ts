@@ -5,9 +5,9 @@ import { dashboardSnapshot } from '../ui/snapshot.ts'
 import { UiServer } from '../ui/ui-server.ts'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log/logger.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
-import type { TunnelObserver } from '../tunnel/tunnel-stats.ts'
+import type { TunnelObserver } from '../metrics/tunnel-stats.ts'
 import type { DashboardComponents } from '../ui/snapshot.ts'
 import type { Registry } from 'prom-client'
 
@@ -31,7 +31,7 @@ export class Observability {
   private unwatch?: () => void
   private ui?: UiServer
 
-  constructor (config: Config, { log }: ObservabilityComponents) {
+  constructor ({ log }: ObservabilityComponents, config: Config) {
     this.config = config
     this.log = log
     this.events = new EventBus({ log })
@@ -53,27 +53,27 @@ export class Observability {
     trust.onChange(change => { events.emit('trust.changed', change) })
     this.metrics?.watch(node, events)
     if (config.events.webhook != null) {
-      this.webhook = new WebhookSink({ url: config.events.webhook, retries: config.events.webhookRetries, queue: config.events.webhookQueue }, {
+      this.webhook = new WebhookSink({
         bus: events,
         log,
         outcome: outcome => { this.metrics?.webhookOutcome(outcome) }
-      })
+      }, { url: config.events.webhook, retries: config.events.webhookRetries, queue: config.events.webhookQueue })
       this.webhook.start()
     }
     this.unwatch = watchMesh(node, events, log)
     if (this.metrics != null && config.metrics.listen != null) {
-      this.metricsServer = new MetricsServer({ listen: config.metrics.listen }, { registry: this.metrics.registry, log })
+      this.metricsServer = new MetricsServer({ registry: this.metrics.registry, log }, { listen: config.metrics.listen })
       await this.metricsServer.start()
     }
   }
 
   /** The dashboard of the node these components make up; not listening until its `open()`. */
   dashboard (components: DashboardComponents): UiServer {
-    this.ui = new UiServer({ listen: this.config.ui.listen }, {
+    this.ui = new UiServer({
       snapshot: async signal => dashboardSnapshot(components, signal),
       events: this.events,
       log: this.log
-    })
+    }, { listen: this.config.ui.listen })
     return this.ui
   }
 

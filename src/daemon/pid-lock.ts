@@ -1,6 +1,7 @@
 import { readFile, unlink, writeFile } from 'node:fs/promises'
+import { UserError } from '../errors.ts'
 
-export class DaemonRunningError extends Error {
+export class DaemonRunningError extends UserError {
   override name = 'DaemonRunningError'
 }
 

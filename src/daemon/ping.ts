@@ -3,14 +3,13 @@ import { isMultiaddr, multiaddr } from '@multiformats/multiaddr'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { badRequest } from '../control/protocol.ts'
 import { dialPeer } from '../node/dial-peer.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { PingReply } from '../control/api.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const PING_INTERVAL_MS = 1000
 const PING_TIMEOUT_MS = 10_000
-
-export type PingReply = { seq: number, rttMs: number } | { seq: number, error: string }
 
 /** A peer id or a multiaddr, as users type them. */
 export function parsePeerTarget (target: unknown): PeerId | Multiaddr {

@@ -1,26 +1,18 @@
 import { ApiError, badRequest, MAX_PING_COUNT, notFound } from '../control/protocol.ts'
-import { AgentError } from '../agents/agent-errors.ts'
+import { UserError } from '../errors.ts'
 import { connectAgent } from '../agents/connect.ts'
 import { readAgent } from '../agents/read-agent.ts'
-import { FindError } from '../records/agent-finder.ts'
-import { ExposeError } from '../expose/expose-registry.ts'
-import { ForwardError } from '../forward/forward-manager.ts'
-import { TrustError } from '../trust/trust-store.ts'
 import { encodeToken } from '../../protocols/membership/index.ts'
 import { parseDuration } from '../membership/duration.ts'
-import { MembershipCommandError } from '../membership/membership.ts'
 import { ResolveError } from '../records/resolver.ts'
-import { MapError } from '../vaddr/map-manager.ts'
 import { JsonLines } from './control-server.ts'
 import { parsePeerTarget, pingPeer } from './ping.ts'
 import { certificateView, idView, membersView, networkView, peersView, statusView } from './views.ts'
 import type { Routes } from './control-server.ts'
-import type { StatusContext } from './views.ts'
+import type { AllServicesView, IssuedView, JoinedView, RenewedView, RevokedView } from '../control/api.ts'
+import type { StatusComponents, StatusContext } from './views.ts'
 import type { EventBus } from '../events/index.ts'
-import type { ExposeRegistry } from '../expose/expose-registry.ts'
-import type { ForwardManager } from '../forward/forward-manager.ts'
 import type { BootstrapKeeper } from '../discovery/bootstrap-keeper.ts'
-import type { Membership } from '../membership/membership.ts'
 import type { MembershipService } from '../membership/membership-service.ts'
 import type { PeerTrust } from '../membership/peer-trust.ts'
 import type { RecordPublisher } from '../records/record-publisher.ts'
@@ -28,18 +20,11 @@ import type { Resolver } from '../records/resolver.ts'
 import type { AgentFinder } from '../records/agent-finder.ts'
 import type { ServiceFinder } from '../records/service-finder.ts'
 import type { MapManager } from '../vaddr/map-manager.ts'
-import type { RelayStun } from '../nat/relay-stun.ts'
-import type { MeshNode } from '../node/create-node.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
 import type { UiServer } from '../ui/ui-server.ts'
-import type { TunnelMemoryBudget } from '../tunnel/memory-budget.ts'
 
-export interface RouteComponents {
-  node: MeshNode
+export interface RouteComponents extends StatusComponents {
   trust: TrustStore
-  exposes: ExposeRegistry
-  forwards: ForwardManager
-  membership: Membership
   /** the membership protocol's side: pushes, revocations, handshakes */
   members: MembershipService
   peers: PeerTrust
@@ -50,13 +35,9 @@ export interface RouteComponents {
   /** finds agents by skill or tool */
   agents: AgentFinder
   maps: MapManager
-  /** a relay node's STUN responders */
-  stun?: RelayStun
   events?: EventBus
   /** the dashboard, started by the first `GET /ui` */
   ui?: UiServer
-  /** the tunnel memory budget */
-  memory?: TunnelMemoryBudget
 }
 
 /** How long an invitation's certificate is valid when `--ttl` is not given. */
@@ -64,7 +45,7 @@ const DEFAULT_CERTIFICATE_TTL = '365d'
 
 /** The control API's calls; each is a thin view of, or a change to, the daemon's state. */
 export function controlRoutes (components: RouteComponents, context: StatusContext): Routes {
-  const { node, trust, exposes, forwards, membership, members, peers, keeper, publisher, resolver, finder, agents, maps } = components
+  const { node, trust, services, forwards, membership, members, peers, keeper, publisher, resolver, finder, agents, maps } = components
   const knownNetworks = (names: string[] | undefined): string[] | undefined => {
     const unknown = names?.find(name => membership.network(name) == null)
     if (unknown != null) throw new ApiError(400, 'MembershipCommandError', `this node is in no network named "${unknown}": agentmesh network ls`)
@@ -105,8 +86,8 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       return { peerId }
     },
     'GET /services': async ({ query }) => query.get('all') == null
-      ? exposes.list()
-      : { local: await exposes.list(), published: await finder.published() },
+      ? services.list()
+      : { local: await services.list(), published: await finder.published() } satisfies AllServicesView,
     'POST /services': async ({ body }) => userError(async () => {
       const name = text(body.name, 'name')
       const target = text(body.target, 'target')
@@ -114,7 +95,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       // an agent is read from the service itself, and must fit its capability record, before anything is stored
       const agent = body.agent == null ? undefined : await readAgent(text(body.agent, 'agent'), target, optionalText(body.mcpPath, 'mcpPath'))
       if (agent != null) await publisher.checkAgent(name, agent, networks ?? [])
-      return exposes.expose(name, target, {
+      return services.expose(name, target, {
         proto: optionalText(body.proto, 'proto'),
         allow: optionalList(body.allow, 'allow'),
         networks,
@@ -125,7 +106,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
     }),
     'DELETE /services': async ({ body }) => {
       const name = text(body.name, 'name')
-      if (!await exposes.unexpose(name)) throw notFound(`no service "${name}" is exposed`)
+      if (!await services.unexpose(name)) throw notFound(`no service "${name}" is exposed`)
       publisher.publishSoon()
       return { name }
     },
@@ -170,7 +151,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
         role: body.relay === true ? 'relay' : undefined
       })
       if (revocations != null) await members.spread([revocations])
-      return { network: network.name, ...certificateView(certificate), token: token(certificate) }
+      return { network: network.name, ...certificateView(certificate), token: token(certificate) } satisfies IssuedView
     }),
     'POST /renewals': async ({ body }) => userError(async () => {
       const { network, certificate, revocations } = await membership.issue(optionalText(body.network, 'network'), text(body.member, 'member'), {
@@ -180,12 +161,12 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       // the holder gets its new certificate before the others learn that its old serial is revoked
       const delivered = await members.deliver(certificate)
       if (revocations != null) await members.spread([revocations])
-      return { network: network.name, ...certificateView(certificate), delivered, token: token(certificate) }
+      return { network: network.name, ...certificateView(certificate), delivered, token: token(certificate) } satisfies RenewedView
     }),
     'POST /revocations': async ({ body }) => userError(async () => {
       const { network, peerId, revocations } = await membership.revoke(optionalText(body.network, 'network'), text(body.member, 'member'))
       await members.spread([revocations])
-      return { network: network.name, peerId: peerId.toString(), version: Number(revocations.version), revoked: revocations.entries.length }
+      return { network: network.name, peerId: peerId.toString(), version: Number(revocations.version), revoked: revocations.entries.length } satisfies RevokedView
     }),
     'POST /join': async ({ body }) => userError(async () => {
       const { network, addresses } = await membership.join(text(body.token, 'token'))
@@ -195,7 +176,7 @@ export function controlRoutes (components: RouteComponents, context: StatusConte
       // connections made before the join had no hello to say this node is a member
       void members.rehello()
       void members.refreshFromDht()
-      return { ...networkView(network), bootstrap: addresses }
+      return { ...networkView(network), bootstrap: addresses } satisfies JoinedView
     }),
     'GET /members': async () => membersView(node, membership),
     'GET /resolve': async ({ query, signal }) => {
@@ -226,12 +207,12 @@ function ttl (value: unknown): number {
   }
 }
 
-/** Turns the errors a user's input can cause into 400 answers carrying their message. */
+/** Turns the errors a user's input can cause (UserError) into 400 answers carrying their message. */
 async function userError<T> (action: () => Promise<T>): Promise<T> {
   try {
     return await action()
   } catch (err: any) {
-    if (err instanceof TrustError || err instanceof ExposeError || err instanceof AgentError || err instanceof FindError || err instanceof ForwardError || err instanceof MembershipCommandError || err instanceof MapError || err instanceof ResolveError) throw new ApiError(400, err.name, err.message)
+    if (err instanceof UserError) throw new ApiError(400, err.name, err.message)
     throw err
   }
 }

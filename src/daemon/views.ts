@@ -1,63 +1,18 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { toString as uint8ArrayToString } from 'uint8arrays/to-string'
 import { streamConnection } from '../node/dial-peer.ts'
-import { reachability, relaysOf } from '../node/reachability.ts'
-import { transportOf } from '../node/transport-name.ts'
-import type { MeshNode } from '../node/create-node.ts'
-import type { RouteComponents } from './routes.ts'
+import { reachability, relaysOf } from '../addresses/reachability.ts'
+import { transportOf } from '../addresses/transport-name.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { Certificate } from '../../protocols/membership/index.ts'
-import type { Membership, MemberEntry, Network } from '../membership/membership.ts'
+import type { Membership, Network } from '../membership/membership.ts'
 import type { PeerTrust } from '../membership/peer-trust.ts'
-import type { Reachability } from '../node/reachability.ts'
+import type { CertificateView, IdView, MemberView, NetworkView, PeerView, StatusView } from '../control/api.ts'
+import type { ForwardManager } from '../forward/forward-manager.ts'
+import type { ServiceRegistry } from '../expose/service-registry.ts'
+import type { RelayStun } from '../nat/relay-stun.ts'
+import type { TunnelMemoryBudget } from './tunnel-memory-budget.ts'
 import type { Connection, Peer, PeerId } from '@libp2p/interface'
-
-/** The JSON documents of `id`, `status` and `peers` (DESIGN.md section 6). */
-export interface IdView {
-  peerId: string
-  addresses: string[]
-}
-
-export interface StatusView extends IdView {
-  name: string | null
-  version: string
-  pid: number
-  dataDir: string
-  uptimeSeconds: number
-  reachability: Reachability
-  dhtMode: 'client' | 'server'
-  relays: string[]
-  /** what this node does as a relay (`--relay`), null when it is not one */
-  relayService: { reservations: number, stun: string[] } | null
-  services: string[]
-  forwards: string[]
-  /** the networks this node is a member of */
-  networks: string[]
-  /** connected peers */
-  peers: number
-  /** peers in the peer store, connected or not */
-  knownPeers: number
-  /** bytes tunnels buffer now, the most seen since start, the budget (`tunnels.maxBufferedBytes`) and tunnels reset to keep within it */
-  tunnelBuffers?: { bufferedBytes: number, peakBytes: number, budgetBytes: number, resets: number }
-}
-
-export interface PeerView {
-  peerId: string
-  /** its name: from its certificate, else the one it is allowlisted under */
-  name?: string
-  /** the networks in which it holds a valid certificate */
-  networks: string[]
-  /** its groups, from its certificates and the allowlist */
-  groups: string[]
-  addresses: string[]
-  connection: 'direct' | 'relayed' | null
-  transport?: string
-  /** that connection's encryption protocol: `/noise`, or `/tls/1.0.0` with peers that speak only TLS */
-  encryption?: string
-  rttMs?: number
-  agent?: string
-  /** allowlisted, or a member of one of this node's networks */
-  trusted: boolean
-}
 
 export function idView (node: MeshNode): IdView {
   return {
@@ -73,7 +28,19 @@ export interface StatusContext {
   startedAt: number
 }
 
-export async function statusView ({ node, exposes, forwards, membership, stun, memory }: RouteComponents, context: StatusContext): Promise<StatusView> {
+/** What `status` reports on. */
+export interface StatusComponents {
+  node: MeshNode
+  services: ServiceRegistry
+  forwards: ForwardManager
+  membership: Membership
+  /** a relay node's STUN responders */
+  stun?: RelayStun
+  /** the tunnel memory budget */
+  memory?: TunnelMemoryBudget
+}
+
+export async function statusView ({ node, services, forwards, membership, stun, memory }: StatusComponents, context: StatusContext): Promise<StatusView> {
   const addresses = node.services.addresses.addresses()
   return {
     ...idView(node),
@@ -87,7 +54,7 @@ export async function statusView ({ node, exposes, forwards, membership, stun, m
     relays: relaysOf(addresses),
     relayService: node.services.relay == null ? null : { reservations: node.services.relay.reservations.size, stun: stun?.endpoints() ?? [] },
     // no up/down probe here: `status` stays cheap, and `services` shows the state
-    services: exposes.records().map(service => `${service.name} -> ${service.target} (${service.proto})`),
+    services: services.records().map(service => `${service.name} -> ${service.target} (${service.proto})`),
     forwards: forwards.list().map(forward => `${forward.listen} -> ${forward.peer}/${forward.service}`),
     networks: membership.networks().map(network => network.name),
     peers: node.getPeers().length,
@@ -128,23 +95,6 @@ function pathOf (node: MeshNode, peer: PeerId): Connection | undefined {
   return streamConnection(node, peer) ?? node.getConnections(peer).find(connection => connection.status === 'open' && connection.limits != null)
 }
 
-export interface NetworkView {
-  name: string
-  vni: number
-  /** the network's public key, hex: what identifies it */
-  networkKey: string
-  /** this node holds the network key (it created the network) */
-  admin: boolean
-  /** this node's name, groups, role and validity in the network, from its certificate */
-  memberName: string
-  groups: string[]
-  role: string
-  expires: string
-  serial: string
-  /** the version of the newest revocation list this node holds (0: none) */
-  revocationsVersion: number
-}
-
 /** A network as `network ls`, `network init` and `join` show it. */
 export function networkView (network: Network): NetworkView {
   const { name: memberName, groups, role, expires, serial } = certificateView(network.certificate)
@@ -163,7 +113,7 @@ export function networkView (network: Network): NetworkView {
 }
 
 /** The fields of a certificate a user reads. */
-export function certificateView (certificate: Certificate): { peerId: string, name: string, groups: string[], role: string, expires: string, serial: string } {
+export function certificateView (certificate: Certificate): CertificateView {
   return {
     peerId: certificate.peerId.toString(),
     name: certificate.name,
@@ -172,11 +122,6 @@ export function certificateView (certificate: Certificate): { peerId: string, na
     expires: new Date(certificate.notAfter * 1000).toISOString(),
     serial: certificate.serial.toString()
   }
-}
-
-export interface MemberView extends MemberEntry {
-  online: boolean
-  path: 'direct' | 'relayed' | null
 }
 
 /** `members`: every member this node knows of, with whether it is connected and how. */

@@ -1,9 +1,12 @@
 import { KEEP_ALIVE } from '@libp2p/interface'
+import { repeatingTask } from '@libp2p/utils'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdOf } from '../addresses/peer-ids.ts'
 import type { Logger } from '../log/logger.ts'
-import type { MeshNode } from '../node/create-node.ts'
-import type { PeerId } from '@libp2p/interface'
+import type { MeshNode } from '../node/mesh-node.ts'
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { RepeatingTask } from '@libp2p/utils'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface BootstrapKeeperInit {
@@ -36,13 +39,14 @@ export class BootstrapKeeper {
   private readonly peers: BootstrapPeer[]
   private readonly init: BootstrapKeeperInit
   private readonly components: BootstrapKeeperComponents
-  private timer?: NodeJS.Timeout
+  private readonly redials: RepeatingTask
   private readonly controller = new AbortController()
 
-  constructor (init: BootstrapKeeperInit, components: BootstrapKeeperComponents) {
-    this.init = init
+  constructor (components: BootstrapKeeperComponents, init: BootstrapKeeperInit) {
     this.components = components
+    this.init = init
     this.peers = init.addresses.map(bootstrapPeer)
+    this.redials = repeatingTask(async options => { await this.redial(options) }, init.redialSeconds * 1000)
   }
 
   async start (): Promise<void> {
@@ -66,31 +70,30 @@ export class BootstrapKeeper {
       })
     }
     if (peers.length === 0) return
-    for (const peer of peers) void this.dial(peer)
-    this.timer ??= setInterval(() => { void this.redial() }, this.init.redialSeconds * 1000)
+    for (const peer of peers) void this.dial(peer, this.controller.signal)
+    this.redials.start()
   }
 
   stop (): void {
-    clearInterval(this.timer)
+    this.redials.stop()
     this.controller.abort()
   }
 
-  private async redial (): Promise<void> {
-    if (this.controller.signal.aborted) return
+  private async redial (options: AbortOptions = {}): Promise<void> {
     await Promise.all(this.peers
       .filter(peer => this.components.node.getConnections(peer.id).length === 0)
-      .map(async peer => this.dial(peer)))
+      .map(async peer => this.dial(peer, options.signal)))
   }
 
-  private async dial (peer: BootstrapPeer): Promise<void> {
+  private async dial (peer: BootstrapPeer, signal?: AbortSignal): Promise<void> {
     const { log, node } = this.components
     try {
-      await node.dial(peer.address, { signal: this.controller.signal })
+      await node.dial(peer.address, { signal })
       log.info({ peer: peer.id.toString() }, peer.down ? 'bootstrap node is back' : 'connected to bootstrap node')
       peer.down = false
       this.init.onConnect(peer.id)
     } catch (err: any) {
-      if (this.controller.signal.aborted) return
+      if (signal?.aborted === true) return
       if (!peer.down) log.warn({ peer: peer.id.toString(), address: peer.address.toString() }, `bootstrap node unreachable, retrying every ${this.init.redialSeconds}s: ${err.message}`)
       peer.down = true
     }
@@ -99,7 +102,7 @@ export class BootstrapKeeper {
 
 function bootstrapPeer (address: string): BootstrapPeer {
   const ma = multiaddr(address)
-  const id = ma.getComponents().findLast(component => component.name === 'p2p')?.value
+  const id = peerIdOf(ma)
   if (id == null) throw new Error(`bootstrap address ${address} has no /p2p/<peer id>`)
   return { id: peerIdFromString(id), address: ma, down: false }
 }

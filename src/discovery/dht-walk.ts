@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto'
+import { repeatingTask } from '@libp2p/utils'
 import type { Logger } from '../log/logger.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
+import type { AbortOptions } from '@libp2p/interface'
+import type { RepeatingTask } from '@libp2p/utils'
 
 export interface DhtWalkInit {
   intervalSeconds: number
@@ -23,46 +26,45 @@ const WALK_TIMEOUT_MS = 20_000
  * queries that grows with the mesh.)
  */
 export class DhtWalk {
-  private readonly init: DhtWalkInit
   private readonly components: DhtWalkComponents
-  private timer?: NodeJS.Timeout
-  private running = false
-  private again = false
-  private readonly controller = new AbortController()
+  private readonly task: RepeatingTask
+  private started = false
+  /** a walk was asked for: the next one starts soon, or right after the one under way */
+  private asked = false
 
-  constructor (init: DhtWalkInit, components: DhtWalkComponents) {
-    this.init = init
+  constructor (components: DhtWalkComponents, init: DhtWalkInit) {
     this.components = components
+    this.task = repeatingTask(async options => { await this.walkWhileAsked(options) }, init.intervalSeconds * 1000)
   }
 
   start (): void {
-    this.timer = setInterval(() => { this.walkSoon() }, this.init.intervalSeconds * 1000)
+    this.task.start()
+    this.started = true
+    if (this.asked) this.task.run()
   }
 
   stop (): void {
-    clearInterval(this.timer)
-    this.controller.abort()
+    this.started = false
+    this.task.stop()
   }
 
   /** Starts a walk, or one more right after the walk under way. */
   walkSoon (): void {
-    if (this.running) {
-      this.again = true
-      return
-    }
-    this.running = true
-    void this.walk().finally(() => {
-      this.running = false
-      if (this.again && !this.controller.signal.aborted) {
-        this.again = false
-        this.walkSoon()
-      }
-    })
+    this.asked = true
+    // while a walk runs this does nothing, and walkWhileAsked walks once more
+    if (this.started) this.task.run()
   }
 
-  private async walk (): Promise<void> {
+  private async walkWhileAsked (options: AbortOptions = {}): Promise<void> {
+    do {
+      this.asked = false
+      await this.walk(options.signal)
+    } while (this.asked && options.signal?.aborted !== true)
+  }
+
+  private async walk (stopped?: AbortSignal): Promise<void> {
     const { node, log } = this.components
-    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(WALK_TIMEOUT_MS)])
+    const signal = AbortSignal.any([...(stopped == null ? [] : [stopped]), AbortSignal.timeout(WALK_TIMEOUT_MS)])
     const found = new Set<string>()
     try {
       for (const key of [node.peerId.toMultihash().bytes, randomBytes(32)]) {
@@ -77,7 +79,7 @@ export class DhtWalk {
       }
       log.debug({ found: found.size }, 'dht walk done')
     } catch (err: any) {
-      if (!this.controller.signal.aborted) log.debug({ found: found.size }, `dht walk ended: ${err.message}`)
+      if (stopped?.aborted !== true) log.debug({ found: found.size }, `dht walk ended: ${err.message}`)
     }
   }
 }

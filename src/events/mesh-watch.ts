@@ -1,9 +1,9 @@
 import { streamConnection } from '../node/dial-peer.ts'
-import { relaysOf } from '../node/reachability.ts'
-import { transportOf } from '../node/transport-name.ts'
+import { relaysOf } from '../addresses/reachability.ts'
+import { transportOf } from '../addresses/transport-name.ts'
 import type { EventBus } from './bus.ts'
 import type { PathView } from './types.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { Connection, PeerId } from '@libp2p/interface'
 
 /** How often every peer's path is compared again: a WebRTC path becomes usable without an event of its own. */

@@ -35,9 +35,9 @@ export class WebhookSink {
   private unsubscribe?: () => void
   private running?: Promise<void>
 
-  constructor (init: WebhookInit, components: WebhookComponents) {
-    this.init = { queue: WEBHOOK_QUEUE_DEFAULT, retryFirstMs: WEBHOOK_RETRY_FIRST_MS, ...init }
+  constructor (components: WebhookComponents, init: WebhookInit) {
     this.components = components
+    this.init = { queue: WEBHOOK_QUEUE_DEFAULT, retryFirstMs: WEBHOOK_RETRY_FIRST_MS, ...init }
   }
 
   start (): void {

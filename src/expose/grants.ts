@@ -3,7 +3,7 @@ import { encodeProxyHeader, ProxyHeaderError, proxySourcePort } from '../../prot
 import { virtualIpv6Bytes } from '../../protocols/tunnel/virtual-address.ts'
 import { ALLOWLIST_VNI } from '../node/constants.ts'
 import type { AgentProxy } from '../agents/agent-proxy.ts'
-import type { ExposeRecord } from './expose-registry.ts'
+import type { ServiceRecord } from '../control/api.ts'
 import type { Authorization } from '../../protocols/tunnel/index.ts'
 import type { Membership, Network } from '../membership/membership.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
@@ -45,7 +45,7 @@ export class Grants {
     this.components = components
   }
 
-  authorize (peer: PeerId, vni: number, service: ExposeRecord & { host: string, port: number }): Authorization {
+  authorize (peer: PeerId, vni: number, service: ServiceRecord & { host: string, port: number }): Authorization {
     const caller = this.admits(peer, vni, service)
     if ('refuse' in caller) return caller
     const { agents } = this.components
@@ -83,7 +83,7 @@ export class Grants {
   }
 
   /** The grant check alone: who the caller is when the service admits it in that network, else the refusal. */
-  admits (peer: PeerId, vni: number, service: ExposeRecord): Caller | Refusal {
+  admits (peer: PeerId, vni: number, service: ServiceRecord): Caller | Refusal {
     const caller = this.caller(peer, vni, service)
     if ('refuse' in caller) return caller
     if (!allows(service.allow, caller)) {
@@ -92,7 +92,7 @@ export class Grants {
     return caller
   }
 
-  private caller (peer: PeerId, vni: number, service: ExposeRecord): Caller | Refusal {
+  private caller (peer: PeerId, vni: number, service: ServiceRecord): Caller | Refusal {
     const { membership, trust } = this.components
     if (vni === ALLOWLIST_VNI) {
       const trusted = trust.get(peer.toString())

@@ -3,40 +3,20 @@ import { createServer } from 'node:net'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { ProtocolType, SERVICE_NAME_PATTERN, statusName } from '../../protocols/envelope/index.ts'
 import { openTunnel, TUNNEL_PROTOCOL, TunnelInterruptedError, TunnelRefusedError } from '../../protocols/tunnel/index.ts'
-import { describeError, dialPeer, newPeerStream } from '../node/dial-peer.ts'
+import { UserError, describeError } from '../errors.ts'
+import { dialPeer, newPeerStream } from '../node/dial-peer.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
-import { formatHostPort, isLoopbackHost, listenOn, parseHostPort } from '../tunnel/host-port.ts'
-import { TunnelStats } from '../tunnel/tunnel-stats.ts'
+import { formatHostPort, isLoopbackHost, listenOn, parseHostPort } from '../addresses/host-port.ts'
+import { TunnelStats } from '../metrics/tunnel-stats.ts'
 import { PeerBackoff } from './peer-backoff.ts'
 import type { Logger } from '../log/logger.ts'
 import type { PeerDialer } from '../node/dial-peer.ts'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'
-import type { HostPort } from '../tunnel/host-port.ts'
-import type { TunnelObserver, TunnelStatsView } from '../tunnel/tunnel-stats.ts'
+import type { HostPort } from '../addresses/host-port.ts'
+import type { TunnelObserver } from '../metrics/tunnel-stats.ts'
+import type { ForwardRecord, ForwardView } from '../control/api.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Server, Socket } from 'node:net'
-
-interface ForwardRecord {
-  /** `host:port` as bound (a port 0 given by the user is replaced by the port it got) */
-  listen: string
-  /** the peer id, or `*`: any member that publishes the service, the nearest first */
-  peer: string
-  service: string
-  /** the network its tunnels go in (`--network`); else the first one both nodes are in, else the allowlist */
-  network?: string
-  /** the member name the user gave: resolved again for new connections, so a name that moves to a new peer id is followed */
-  name?: string
-  /** the `map` this forward belongs to (a member's virtual address), if any */
-  map?: string
-  /** listening on an address other hosts can reach, as the user asked with `--gateway` (ssh -g) */
-  gateway?: boolean
-}
-
-export interface ForwardView extends ForwardRecord, TunnelStatsView {
-  gateway: boolean
-  /** false when the address could not be bound at restore (see the log) */
-  listening: boolean
-}
 
 interface Forward {
   record: ForwardRecord
@@ -55,7 +35,7 @@ interface Failure {
   reason: string
 }
 
-export class ForwardError extends Error {
+export class ForwardError extends UserError {
   override name = 'ForwardError'
 }
 
@@ -107,9 +87,9 @@ export class ForwardManager {
   private readonly forwards = new Map<string, Forward>()
   private readonly backoff: PeerBackoff
 
-  constructor (init: ForwardManagerInit, components: ForwardManagerComponents) {
-    this.init = init
+  constructor (components: ForwardManagerComponents, init: ForwardManagerInit) {
     this.components = components
+    this.init = init
     this.backoff = new PeerBackoff({ dial: async peer => dialPeer(components.node, peer), log: components.log })
   }
 

@@ -1,8 +1,9 @@
 import { open, writeFile } from 'node:fs/promises'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { UserError } from '../errors.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
-export class IdentityKeyError extends Error {
+export class IdentityKeyError extends UserError {
   override name = 'IdentityKeyError'
 }
 

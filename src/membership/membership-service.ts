@@ -2,11 +2,12 @@ import {
   decodeRevocationList, exchangeHello, HANDSHAKE_TIMEOUT_MS, HANDSHAKES_PER_MINUTE_PER_PEER, MEMBERSHIP_PROTOCOL, pushMessage, readMessage,
   revocationsKey, sendMessage, MembershipError
 } from '../../protocols/membership/index.ts'
-import { describeError, dialPeer } from '../node/dial-peer.ts'
+import { describeError } from '../errors.ts'
+import { dialPeer } from '../node/dial-peer.ts'
 import type { Membership } from './membership.ts'
 import type { Certificate, MembershipMessage, RevocationList } from '../../protocols/membership/index.ts'
 import type { Logger } from '../log/logger.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { PeerTrust } from './peer-trust.ts'
 import type { EventBus } from '../events/index.ts'
 import type { AbortOptions, Connection, PeerId, Stream } from '@libp2p/interface'

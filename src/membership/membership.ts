@@ -12,11 +12,13 @@ import {
 } from '../../protocols/membership/index.ts'
 import { readKeyFile } from '../identity/key-file.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
+import { UserError } from '../errors.ts'
 import type { Certificate, Invite, Role, RevocationList } from '../../protocols/membership/index.ts'
+import type { MemberEntry } from '../control/api.ts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 /** A refused membership command (bad input, not the admin, unknown member): a 400 with this message. */
-export class MembershipCommandError extends Error {
+export class MembershipCommandError extends UserError {
   override name = 'MembershipCommandError'
 }
 
@@ -39,19 +41,6 @@ export interface Network {
   issued: Map<string, Certificate>
   /** the inviter's addresses from the token this node joined with: dialled at every start, as `--bootstrap` ones */
   bootstrap: string[]
-}
-
-/** A member as `members` shows it (connection state is added by the daemon's view). */
-export interface MemberEntry {
-  network: string
-  name: string
-  peerId: string
-  groups: string[]
-  role: Role
-  expires: string
-  serial: string
-  revoked: boolean
-  self: boolean
 }
 
 /** What a received `hello` did. */

@@ -3,6 +3,11 @@ import type { Membership } from './membership.ts'
 import type { TrustStore } from '../trust/trust-store.ts'
 import type { PeerId } from '@libp2p/interface'
 
+export interface PeerTrustComponents {
+  trust: TrustStore
+  membership: Membership
+}
+
 /**
  * Whom this node trusts: the allowlist (`trust add`, the simplest mode) and the members
  * of its networks (certificates verified over the membership protocol). Nothing a remote
@@ -12,9 +17,9 @@ export class PeerTrust {
   private readonly trust: TrustStore
   private readonly membership: Membership
 
-  constructor (trust: TrustStore, membership: Membership) {
-    this.trust = trust
-    this.membership = membership
+  constructor (components: PeerTrustComponents) {
+    this.trust = components.trust
+    this.membership = components.membership
   }
 
   /** Allowlisted, or a member of one of this node's networks. */

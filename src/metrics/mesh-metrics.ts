@@ -2,11 +2,11 @@ import { RELAY_V2_STOP_CODEC } from '@libp2p/circuit-relay-v2'
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { HandshakeOutcome } from '../membership/membership-service.ts'
 import { pathOf } from '../events/mesh-watch.ts'
-import { relaysOf } from '../node/reachability.ts'
+import { relaysOf } from '../addresses/reachability.ts'
 import { VERSION } from '../version.ts'
 import type { EventBus } from '../events/index.ts'
-import type { MeshNode } from '../node/create-node.ts'
-import type { TunnelLabels, TunnelObserver } from '../tunnel/tunnel-stats.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
+import type { TunnelLabels, TunnelObserver } from './tunnel-stats.ts'
 
 /** Time to the first byte of a new tunnel: from a loopback round trip (about a millisecond) to a slow relayed dial. */
 export const FIRST_BYTE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10]
@@ -14,7 +14,7 @@ export const FIRST_BYTE_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1,
 /**
  * agentmesh's own Prometheus metrics (`agentmesh_*`), in the registry that libp2p's
  * metrics (`@libp2p/prometheus-metrics`) also fill. Labels are cardinality-safe: service
- * names come from this node's own exposes and forwards (a peer asking for a service that
+ * names come from this node's own services and forwards (a peer asking for a service that
  * is not exposed adds no series), and no label carries a peer id. The peer and relay
  * gauges are read from the node when Prometheus scrapes. Every metric is in the README.
  */

@@ -1,6 +1,6 @@
 import { createServer } from 'node:http'
 import { conventionalNames } from './exposition.ts'
-import { formatHostPort, listenOn, parseHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort, listenOn, parseHostPort } from '../addresses/host-port.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Server } from 'node:http'
 import type { Registry } from 'prom-client'
@@ -23,9 +23,9 @@ export class MetricsServer {
   /** `host:port` as bound (port 0 replaced by the one it got) */
   address = ''
 
-  constructor (init: MetricsServerInit, components: MetricsServerComponents) {
-    this.init = init
+  constructor (components: MetricsServerComponents, init: MetricsServerInit) {
     this.components = components
+    this.init = init
     this.server = createServer((req, res) => {
       const path = (req.url ?? '/').split('?')[0]
       if (req.method !== 'GET' && req.method !== 'HEAD') {

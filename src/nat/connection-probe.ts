@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { Uint8ArrayList } from 'uint8arraylist'
+import { byteStream } from '@libp2p/utils'
 import { equals } from 'uint8arrays/equals'
 import type { Connection } from '@libp2p/interface'
 
@@ -14,22 +14,11 @@ const PING_LENGTH = 32
 export async function probeConnection (connection: Connection, signal: AbortSignal): Promise<void> {
   const stream = await connection.newStream(PING_PROTOCOL, { signal })
   try {
+    const bytes = byteStream(stream)
     const data = randomBytes(PING_LENGTH)
-    const received = new Uint8ArrayList()
-    const echoed = new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => { reject(signal.reason) }
-      signal.addEventListener('abort', onAbort, { once: true })
-      stream.addEventListener('message', event => {
-        received.append(event.data)
-        if (received.byteLength < PING_LENGTH) return
-        signal.removeEventListener('abort', onAbort)
-        if (equals(received.subarray(0, PING_LENGTH), data)) resolve()
-        else reject(new Error('the ping came back altered'))
-      })
-      stream.addEventListener('close', () => { reject(new Error('the ping stream closed before the echo')) }, { once: true })
-    })
-    stream.send(data)
-    await echoed
+    await bytes.write(data, { signal })
+    const echo = await bytes.read({ bytes: PING_LENGTH, signal })
+    if (!equals(echo.subarray(), data)) throw new Error('the ping came back altered')
     await stream.close({ signal })
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))

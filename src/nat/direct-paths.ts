@@ -1,8 +1,9 @@
 import { CODE_P2P } from '@multiformats/multiaddr'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { describeError } from '../node/dial-peer.ts'
-import { isPublicDirect, reachability } from '../node/reachability.ts'
-import { transportOf } from '../node/transport-name.ts'
+import { describeError } from '../errors.ts'
+import { isPublicDirect, reachability } from '../addresses/reachability.ts'
+import { peerIdOf } from '../addresses/peer-ids.ts'
+import { transportOf } from '../addresses/transport-name.ts'
 import { probeConnection } from './connection-probe.ts'
 import { WEBRTC_SIGNALING_PROTOCOL } from './lazy-webrtc.ts'
 import type { Logger } from '../log/logger.ts'
@@ -115,7 +116,7 @@ export class DirectPaths implements Startable {
     const started = Date.now()
     const publicAddrs = listenAddrs
       .filter(isPublicDirect)
-      .map(address => address.getComponents().some(c => c.code === CODE_P2P) ? address : address.encapsulate(`/p2p/${peer}`))
+      .map(address => peerIdOf(address) != null ? address : address.encapsulate(`/p2p/${peer}`))
     // a publicly reachable node leaves it to the peer, whose connection reversal reaches it
     const canPunch = relayed.direction === 'outbound' && protocols.includes(WEBRTC_SIGNALING_PROTOCOL) &&
       reachability(this.components.addressManager.getAddressesWithMetadata()) !== 'public'

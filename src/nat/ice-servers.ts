@@ -1,3 +1,4 @@
+import { formatHostPort, tcpHostPort } from '../addresses/host-port.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface IceServer {
@@ -14,11 +15,8 @@ export interface IceServer {
 export function iceServers (configured: string[], relayAddresses: Multiaddr[]): IceServer[] {
   const servers = new Set(configured)
   for (const address of relayAddresses) {
-    const components = address.getComponents()
-    const host = components.find(c => c.name === 'ip4' || c.name === 'ip6')
-    const port = components.find(c => c.name === 'tcp')?.value
-    if (host == null || port == null) continue
-    servers.add(`stun:${host.name === 'ip6' ? `[${host.value}]` : host.value}:${port}`)
+    const tcp = tcpHostPort(address)
+    if (tcp != null) servers.add(`stun:${formatHostPort(tcp)}`)
   }
   return [...servers].map(urls => ({ urls }))
 }

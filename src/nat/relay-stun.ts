@@ -4,6 +4,10 @@ import { stunEndpoints } from './stun-endpoints.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
+export interface RelayStunComponents {
+  log: Logger
+}
+
 /**
  * The STUN responders of a relay node, one per TCP listen address (stun-endpoints.ts).
  * A port that cannot be bound is logged and skipped: the relay still relays, and its
@@ -13,8 +17,8 @@ export class RelayStun {
   private readonly servers: StunServer[] = []
   private readonly log: Logger
 
-  constructor (log: Logger) {
-    this.log = log
+  constructor (components: RelayStunComponents) {
+    this.log = components.log
   }
 
   async start (listen: string[], bound: Multiaddr[]): Promise<void> {

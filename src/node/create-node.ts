@@ -11,6 +11,10 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { createLibp2p } from 'libp2p'
 import { MAX_READ_BUFFER_BYTES, STREAM_CHUNK_BYTES, STREAM_WINDOW_BYTES, tunnelStreamLimit } from '../../protocols/tunnel/index.ts'
 import { USER_AGENT } from '../version.ts'
+import { dialOrder } from '../addresses/dial-order.ts'
+import { meshScope } from '../addresses/mesh-scope.ts'
+import { relaysOf } from '../addresses/reachability.ts'
+import { isTcp } from '../addresses/transport-name.ts'
 import { directPaths } from '../nat/direct-paths.ts'
 import { iceServers } from '../nat/ice-servers.ts'
 import { lazyWebRTC } from '../nat/lazy-webrtc.ts'
@@ -25,41 +29,20 @@ import { ReservationSlots } from '../nat/reservation-slots.ts'
 import { addressView } from './address-view.ts'
 import { coalescingTcpWrites } from './patches/coalescing-tcp-writes.ts'
 import { AUTONAT_PROTOCOL_PREFIX, DHT_PROTOCOL } from './constants.ts'
-import { dialOrder } from './dial-order.ts'
 import { lazyTls } from './lazy-tls.ts'
 import { libp2pLogger } from './libp2p-logger.ts'
-import { meshScope } from './mesh-scope.ts'
 import { noiseCrypto } from './noise-crypto.ts'
 import { optimisticSelect } from './patches/optimistic-select.ts'
 import { pendingPerHost } from './pending-per-host.ts'
-import { relaysOf } from './reachability.ts'
-import { isTcp } from './transport-name.ts'
 import { capYamuxFrames } from './patches/yamux-frame-size.ts'
 import { holdBackWindowUpdates } from './patches/yamux-window-updates.ts'
-import type { AddressView } from './address-view.ts'
 import type { Config } from '../config/schema.ts'
-import type { DirectPaths } from '../nat/direct-paths.ts'
 import type { Logger } from '../log/logger.ts'
 import type { IsTrusted } from '../nat/relay-policy.ts'
-import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
-import type { Identify } from '@libp2p/identify'
-import type { PrivateKey, Libp2p } from '@libp2p/interface'
+import type { MeshNode } from './mesh-node.ts'
+import type { PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { KadDHT } from '@libp2p/kad-dht'
-import type { Ping } from '@libp2p/ping'
 import type { Registry } from 'prom-client'
-
-export type MeshServices = {
-  identify: Identify
-  ping: Ping
-  autonat: unknown
-  dht: KadDHT
-  addresses: AddressView
-  relay?: CircuitRelayService
-  directPaths?: DirectPaths
-}
-
-export type MeshNode = Libp2p<MeshServices>
 
 export interface MeshNodeComponents {
   /** whose relayed connections a `--relay` node carries without limits: allowlisted peers and members */

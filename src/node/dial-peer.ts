@@ -1,4 +1,5 @@
-import type { MeshNode } from './create-node.ts'
+import { describeError } from '../errors.ts'
+import type { MeshNode } from './mesh-node.ts'
 import type { AbortOptions, Connection, NewStreamOptions, PeerId, Stream } from '@libp2p/interface'
 
 export type PeerDialer = Pick<MeshNode, 'dial' | 'peerRouting' | 'getConnections' | 'services'>
@@ -75,11 +76,4 @@ async function newCircuitStream (node: PeerDialer, peer: PeerId, protocol: strin
     throw limitedError
   }
   return { stream: await circuit.newStream(protocol, options), connection: circuit }
-}
-
-/** An error's message; transports sometimes reject with an Event or a string instead of an Error. */
-export function describeError (err: unknown): string {
-  if (err instanceof Error) return err.message
-  if (typeof Event !== 'undefined' && err instanceof Event) return `${err.type} event: ${String((err as any).error?.message ?? (err as any).message ?? 'no detail')}`
-  return String(err)
 }

@@ -5,13 +5,15 @@ import {
   verifyCapabilityRecord
 } from '../../protocols/records/index.ts'
 import { LogOnce } from '../log/log-once.ts'
-import { describeError, streamConnection } from '../node/dial-peer.ts'
+import { UserError, describeError } from '../errors.ts'
+import { streamConnection } from '../node/dial-peer.ts'
 import { eachLimited } from './service-finder.ts'
-import type { AgentKind, AgentService, AgentSkill, CapabilityRecord } from '../../protocols/records/index.ts'
+import type { AgentService, CapabilityRecord } from '../../protocols/records/index.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Membership, Network } from '../membership/membership.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { ServiceFinder } from './service-finder.ts'
+import type { FindQuery, FoundAgent } from '../control/api.ts'
 import type { PeerId } from '@libp2p/interface'
 
 /** One DHT lookup of a capability record may take this long. */
@@ -19,36 +21,8 @@ const LOOKUP_TIMEOUT_MS = 10_000
 /** Once a valid record has come back, the lookup waits this much longer for a newer one (as the resolver does). */
 const NEWER_RECORD_GRACE_MS = 250
 
-/** An agent `find` returns. */
-export interface FoundAgent {
-  /** the member's name, from its certificate */
-  member: string
-  peerId: string
-  network: string
-  /** the exposed service: `connect <member>/<service>` */
-  service: string
-  kind: AgentKind
-  /** the agent's own name (the card's `name`, the MCP server's) */
-  title: string
-  /** where it answers on the service: `/`, or the MCP endpoint */
-  path: string
-  /** A2A: the skills, with their tags */
-  skills?: AgentSkill[]
-  /** MCP: the tools */
-  tools?: string[]
-  /** the path new tunnels take: through a relay, or not */
-  connection: 'direct' | 'relayed'
-  rttMs: number
-}
-
-export class FindError extends Error {
+export class FindError extends UserError {
   override name = 'FindError'
-}
-
-export interface FindQuery {
-  skill?: string
-  tool?: string
-  network?: string
 }
 
 export interface AgentFinderComponents {

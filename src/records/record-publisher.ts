@@ -3,13 +3,13 @@ import {
   RECORD_REFRESH_SECONDS, RECORD_TTL_SECONDS, serviceProvidersCid, signCapabilityRecord, signMemberRecord
 } from '../../protocols/records/index.ts'
 import { AgentError } from '../agents/agent-errors.ts'
-import { describeError } from '../node/dial-peer.ts'
+import { describeError } from '../errors.ts'
 import type { AgentService, CapabilityRecord, PublishedService, MemberRecord } from '../../protocols/records/index.ts'
 import type { AgentInfo } from '../agents/agent-info.ts'
-import type { ExposeRegistry } from '../expose/expose-registry.ts'
+import type { ServiceRegistry } from '../expose/service-registry.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Membership, Network } from '../membership/membership.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { PrivateKey } from '@libp2p/interface'
 
 /** A change (a service published, an address learnt) is published this long after it, so that a burst of changes makes one record. */
@@ -21,7 +21,7 @@ export interface RecordPublisherComponents {
   node: MeshNode
   privateKey: PrivateKey
   membership: Membership
-  exposes: ExposeRegistry
+  services: ServiceRegistry
   log: Logger
 }
 
@@ -78,7 +78,7 @@ export class RecordPublisher {
 
   /** The services this node publishes in `network`. */
   published (network: Network): PublishedService[] {
-    return this.components.exposes.exposed()
+    return this.components.services.exposed()
       .filter(service => service.publish && (service.networks.length === 0 || service.networks.includes(network.name)))
       .map(({ name, proto, port }) => ({ name, proto, port }))
       .sort((a, b) => a.name < b.name ? -1 : a.name > b.name ? 1 : 0)
@@ -86,7 +86,7 @@ export class RecordPublisher {
 
   /** The agent services this node publishes in `network`. */
   agents (network: Network): AgentService[] {
-    return this.components.exposes.exposed()
+    return this.components.services.exposed()
       .filter(service => service.agent != null && (service.networks.length === 0 || service.networks.includes(network.name)))
       .map(service => ({ service: service.name, ...service.agent as AgentInfo }))
   }

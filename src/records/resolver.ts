@@ -3,11 +3,12 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { decodeMemberRecord, memberRecordKey, MembershipError, verifyMemberRecord } from '../../protocols/records/index.ts'
 import { isRevoked } from '../../protocols/membership/index.ts'
 import { LogOnce } from '../log/log-once.ts'
-import { describeError } from '../node/dial-peer.ts'
-import type { MemberRecord, PublishedService } from '../../protocols/records/index.ts'
+import { UserError, describeError } from '../errors.ts'
+import type { MemberRecord } from '../../protocols/records/index.ts'
 import type { Logger } from '../log/logger.ts'
+import type { ResolvedMember } from '../control/api.ts'
 import type { Membership, Network } from '../membership/membership.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { AbortOptions } from '@libp2p/interface'
 
 /** One DHT lookup may take this long. */
@@ -25,22 +26,7 @@ const CACHE_MAX_AGE_MS = 60_000
  */
 const NEWER_RECORD_GRACE_MS = 250
 
-/** A member as `resolve` shows it. */
-export interface ResolvedMember {
-  name: string
-  network: string
-  peerId: string
-  groups: string[]
-  role: string
-  addresses: string[]
-  services: PublishedService[]
-  /** when the record it comes from expires (it is cached until then) */
-  expires: string
-  /** where the answer came from: this node's cache, or a DHT lookup */
-  source: 'cache' | 'dht'
-}
-
-export class ResolveError extends Error {
+export class ResolveError extends UserError {
   override name = 'ResolveError'
 }
 

@@ -1,12 +1,14 @@
 import { networkMembersCid, serviceProvidersCid } from '../../protocols/records/index.ts'
 import { queryServices } from '../../protocols/services/index.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { describeError, dialPeer } from '../node/dial-peer.ts'
+import { describeError } from '../errors.ts'
+import { dialPeer } from '../node/dial-peer.ts'
 import type { PublishedService } from '../../protocols/records/index.ts'
+import type { PublishedEntry } from '../control/api.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Membership, Network } from '../membership/membership.ts'
 import type { MembershipService } from '../membership/membership-service.ts'
-import type { MeshNode } from '../node/create-node.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { Resolver } from './resolver.ts'
 import type { AbortOptions, PeerId } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
@@ -23,14 +25,6 @@ const CHOICE_TTL_MS = 30_000
 export interface Provider {
   peerId: PeerId
   network: Network
-  rttMs: number
-}
-
-/** A service a member publishes, as `services --all` lists it. */
-export interface PublishedEntry extends PublishedService {
-  member: string
-  peerId: string
-  network: string
   rttMs: number
 }
 

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises'
+import { UserError } from '../errors.ts'
 
-export class DataDirPermissionError extends Error {
+export class DataDirPermissionError extends UserError {
   override name = 'DataDirPermissionError'
 }
 

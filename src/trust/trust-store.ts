@@ -1,12 +1,8 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
+import { UserError } from '../errors.ts'
+import type { TrustedPeer } from '../control/api.ts'
 import type { PeerId } from '@libp2p/interface'
-
-export interface TrustedPeer {
-  peerId: string
-  name?: string
-  groups: string[]
-}
 
 /** What `onChange` listeners hear: a peer added, changed (its name or groups) or removed. */
 export interface TrustChange {
@@ -16,7 +12,7 @@ export interface TrustChange {
   groups?: string[]
 }
 
-export class TrustError extends Error {
+export class TrustError extends UserError {
   override name = 'TrustError'
 }
 

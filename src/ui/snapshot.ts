@@ -1,10 +1,10 @@
+import { relayOf } from '../addresses/peer-ids.ts'
 import { pathOf } from '../events/mesh-watch.ts'
 import type { Routes } from '../daemon/control-server.ts'
-import type { PeerView, StatusView } from '../daemon/views.ts'
-import type { ExposeRecord, ExposeRegistry } from '../expose/expose-registry.ts'
-import type { ForwardManager, ForwardView } from '../forward/forward-manager.ts'
-import type { MeshNode } from '../node/create-node.ts'
-import type { TunnelStatsView } from '../tunnel/tunnel-stats.ts'
+import type { ForwardView, PeerView, ServiceRecord, StatusView, TunnelStatsView } from '../control/api.ts'
+import type { ServiceRegistry } from '../expose/service-registry.ts'
+import type { ForwardManager } from '../forward/forward-manager.ts'
+import type { MeshNode } from '../node/mesh-node.ts'
 import type { Connection } from '@libp2p/interface'
 
 export interface DashboardPeer extends PeerView {
@@ -19,20 +19,20 @@ export interface DashboardSnapshot {
   time: number
   node: StatusView
   peers: DashboardPeer[]
-  services: Array<ExposeRecord & TunnelStatsView>
+  services: Array<ServiceRecord & TunnelStatsView>
   forwards: ForwardView[]
 }
 
 export interface DashboardComponents {
   node: MeshNode
-  exposes: ExposeRegistry
+  services: ServiceRegistry
   forwards: ForwardManager
   /** the control API's calls: the page shows what `status` and `peers` answer */
   routes(): Routes
 }
 
 export async function dashboardSnapshot (components: DashboardComponents, signal: AbortSignal): Promise<DashboardSnapshot> {
-  const { node, exposes, forwards } = components
+  const { node, services, forwards } = components
   const routes = components.routes()
   const call = async <T>(route: string): Promise<T> => {
     const handler = routes[route]
@@ -49,16 +49,14 @@ export async function dashboardSnapshot (components: DashboardComponents, signal
       return { ...peer, ...(id != null && connectionDetails(pathOf(node, id)?.connection)) }
     }),
     // the counters, without the up/down probe `services` makes
-    services: exposes.counters(),
+    services: services.counters(),
     forwards: forwards.list()
   }
 }
 
 function connectionDetails (connection: Connection | undefined): Partial<DashboardPeer> {
   if (connection == null) return {}
-  const components = connection.remoteAddr.getComponents()
-  const circuit = components.findIndex(component => component.name === 'p2p-circuit')
-  const relay = circuit < 0 ? undefined : components.slice(0, circuit).findLast(component => component.name === 'p2p')?.value
+  const relay = relayOf(connection.remoteAddr)
   return {
     ...(connection.multiplexer != null && { muxer: connection.multiplexer }),
     ...(relay != null && !connection.direct && { relay })

@@ -2,7 +2,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
-import { formatHostPort, listenOn, parseHostPort } from '../tunnel/host-port.ts'
+import { formatHostPort, listenOn, parseHostPort } from '../addresses/host-port.ts'
 import { MAX_STREAM_BACKLOG_BYTES, MAX_STREAMS, RECENT_ON_CONNECT, SECRET_BYTES, SNAPSHOT_INTERVAL_MS } from './constants.ts'
 import type { EventBus, MeshEvent } from '../events/index.ts'
 import type { Logger } from '../log/logger.ts'
@@ -56,9 +56,9 @@ export class UiServer {
   private hosts = new Set<string>()
   private cookie = ''
 
-  constructor (init: UiServerInit, components: UiServerComponents) {
-    this.init = init
+  constructor (components: UiServerComponents, init: UiServerInit) {
     this.components = components
+    this.init = init
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: any) => {
         components.log.warn({ err: err?.message, url: req.url }, 'dashboard request failed')

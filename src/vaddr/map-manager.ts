@@ -1,9 +1,10 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
 import { ForwardError } from '../forward/forward-manager.ts'
-import { describeError } from '../node/dial-peer.ts'
+import { UserError, describeError } from '../errors.ts'
 import { loopbackAddress } from './loopback-address.ts'
-import type { ForwardManager, ForwardView } from '../forward/forward-manager.ts'
+import type { MapRecord, MapView, ForwardView } from '../control/api.ts'
+import type { ForwardManager } from '../forward/forward-manager.ts'
 import type { Membership } from '../membership/membership.ts'
 import type { MembershipService } from '../membership/membership-service.ts'
 import type { PeerTrust } from '../membership/peer-trust.ts'
@@ -11,25 +12,18 @@ import type { Resolver } from '../records/resolver.ts'
 import type { ServiceFinder } from '../records/service-finder.ts'
 import type { Logger } from '../log/logger.ts'
 
-/** A member mapped to a virtual address: kept in `maps.json`, so its address stays the same across restarts. */
-export interface MapRecord {
-  name: string
-  network: string
-  peerId: string
-  /** 127.77.x.y */
-  address: string
-}
-
-export interface MapView extends MapRecord {
-  /** each service the member lets this node use, on its own port where that could be bound, else on another */
-  ports: Array<{ service: string, port: number, listen: string, listening: boolean }>
-}
-
 /** Dialling a member and asking it for its services may take this long. */
 const ASK_TIMEOUT_MS = 10_000
 
-export class MapError extends Error {
+export class MapError extends UserError {
   override name = 'MapError'
+}
+
+export interface MapManagerInit {
+  /** `maps.json` in the data directory */
+  file: string
+  /** the maps as `readRecords` read them at start: the forwards of the maps restore themselves */
+  records: MapRecord[]
 }
 
 export interface MapManagerComponents {
@@ -54,11 +48,10 @@ export class MapManager {
   private readonly components: MapManagerComponents
   private readonly maps = new Map<string, MapRecord>()
 
-  /** `records` as `readRecords` read them at start: the forwards of the maps restore themselves. */
-  constructor (file: string, records: MapRecord[], components: MapManagerComponents) {
-    this.file = file
+  constructor (components: MapManagerComponents, init: MapManagerInit) {
+    this.file = init.file
     this.components = components
-    for (const record of records) this.maps.set(record.name, record)
+    for (const record of init.records) this.maps.set(record.name, record)
   }
 
   static async readRecords (file: string): Promise<MapRecord[]> {

@@ -26,8 +26,7 @@ import { startA2aAgent, startMcpServer } from '../helpers/services/agents.ts'
 import { agentmesh } from '../helpers/services/mesh.ts'
 import type { AgentServer } from '../helpers/services/agents.ts'
 import type { InProcessNode } from '../helpers/mesh-node.ts'
-import type { FoundAgent } from '../../src/records/agent-finder.ts'
-import type { Connection } from '../../src/agents/connect.ts'
+import type { ConnectView, FoundAgent, NetworkView } from '../../src/control/api.ts'
 
 const published = (daemon: TestDaemon, service: string): boolean =>
   daemon.stderr.split('\n').some(line => line.includes('capability record published') && line.includes(`${service} (`))
@@ -93,12 +92,12 @@ describe('agents found by skill and tool, reached through automatic forwards', (
   it('never returns a revoked member, a non-member that provides the skill\'s key, or another network\'s agents', async () => {
     await agentmesh(daemons.provider, ['revoke', 'mallory'])
     await waitFor('alice to hold the revocation', async () =>
-      (await cliJson<Array<{ revocationsVersion: number }>>(daemons.alice.dataDir, ['network', 'ls']))[0]?.revocationsVersion === 1 || undefined, 10_000, 200)
+      (await cliJson<NetworkView[]>(daemons.alice.dataDir, ['network', 'ls']))[0]?.revocationsVersion === 1 || undefined, 10_000, 200)
     // a node with no certificate announces itself under fleet's key for "translate"
     hostile = await startInProcessNode(() => false)
     const address = (await daemons.provider.id()).addresses.find(entry => entry.startsWith('/ip4/127.0.0.1/tcp/') && !entry.includes('p2p-circuit')) as string
     await waitFor('the hostile node to connect', async () => hostile?.node.dial(multiaddr(address)), 10_000, 500)
-    const { networkKey } = (await cliJson<Array<{ networkKey: string }>>(daemons.alice.dataDir, ['network', 'ls']))[0] as { networkKey: string }
+    const { networkKey } = (await cliJson<NetworkView[]>(daemons.alice.dataDir, ['network', 'ls']))[0] as NetworkView
     await hostile.node.contentRouting.provide(capabilityProvidersCid('skill', uint8ArrayFromString(networkKey, 'base16'), 'translate'), { signal: AbortSignal.timeout(10_000) })
     for (let round = 0; round < 3; round++) {
       const found = await cliJson<FoundAgent[]>(daemons.alice.dataDir, ['find', '--skill', 'translate'])
@@ -107,7 +106,7 @@ describe('agents found by skill and tool, reached through automatic forwards', (
   })
 
   it('connect --skill gives a local URL; the A2A SDK\'s client reads the card there, rewritten, and gets its reply through the mesh', async () => {
-    const connection = await cliJson<Connection>(daemons.alice.dataDir, ['connect', '--skill', 'translate'])
+    const connection = await cliJson<ConnectView>(daemons.alice.dataDir, ['connect', '--skill', 'translate'])
     assert.match(connection.url, /^http:\/\/127\.0\.0\.1:\d+\/$/)
     assert.equal(connection.member, 'provider')
     assert.equal(connection.service, 'translator')
@@ -127,7 +126,7 @@ describe('agents found by skill and tool, reached through automatic forwards', (
     assert.equal(part?.$case === 'text' ? part.value : undefined, 'hello (translated for alice)')
 
     // the same agent again: the same forward
-    const again = await cliJson<Connection>(daemons.alice.dataDir, ['connect', 'provider/translator'])
+    const again = await cliJson<ConnectView>(daemons.alice.dataDir, ['connect', 'provider/translator'])
     assert.equal(again.url, connection.url)
     assert.equal(again.reused, true)
     const printed = await agentmesh(daemons.alice, ['connect', '--skill', 'translation'])
@@ -135,7 +134,7 @@ describe('agents found by skill and tool, reached through automatic forwards', (
   })
 
   it('names the caller to the agent in headers, and strips the ones the caller forged', async () => {
-    const { url } = await cliJson<Connection>(daemons.alice.dataDir, ['connect', 'provider/translator'])
+    const { url } = await cliJson<ConnectView>(daemons.alice.dataDir, ['connect', 'provider/translator'])
     const before = translator.requests.length
     const response = await fetch(new URL('a2a/jsonrpc', url), {
       method: 'POST',
@@ -166,7 +165,7 @@ describe('agents found by skill and tool, reached through automatic forwards', (
     const found = await cliJson<FoundAgent[]>(daemons.alice.dataDir, ['find', '--tool', 'add'])
     assert.deepEqual(found.map(agent => [agent.member, agent.service, agent.kind, agent.title, agent.path]), [['provider', 'tools', 'mcp', 'calc', '/mcp']])
     assert.deepEqual(found[0].tools, ['add', 'whoami'])
-    const connection = await cliJson<Connection>(daemons.alice.dataDir, ['connect', '--tool', 'add'])
+    const connection = await cliJson<ConnectView>(daemons.alice.dataDir, ['connect', '--tool', 'add'])
     assert.match(connection.url, /^http:\/\/127\.0\.0\.1:\d+\/mcp$/)
     const client = new McpClient({ name: 'test', version: '1.0.0' })
     await client.connect(new StreamableHTTPClientTransport(new URL(connection.url)))

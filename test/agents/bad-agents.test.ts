@@ -12,6 +12,7 @@ import { cliJson, freePort, TestDaemon } from '../helpers/daemon.ts'
 import { oneLine, run } from '../helpers/membership.ts'
 import { startCardServer, startSilentServer } from '../helpers/services/agents.ts'
 import type { AgentServer } from '../helpers/services/agents.ts'
+import type { ServiceView } from '../../src/control/api.ts'
 
 /** A card with every field A2A requires, and `over` on top. */
 function card (over: Record<string, unknown> = {}): Record<string, unknown> {
@@ -93,7 +94,7 @@ describe('expose --a2a and --mcp refuse bad agents, storing nothing', () => {
 
   it('accepts a card of A2A 0.3\'s shape (url, preferredTransport, additionalInterfaces)', async () => {
     const legacy = card({ supportedInterfaces: undefined, url: 'http://127.0.0.1:1/rpc', preferredTransport: 'JSONRPC', protocolVersion: '0.3.0' })
-    const view = await cliJson<{ agent: { kind: string, title: string, skills: unknown[] } }>(daemon.dataDir, ['expose', 'legacy', await serving(JSON.stringify(legacy)), '--a2a'])
+    const view = await cliJson<ServiceView>(daemon.dataDir, ['expose', 'legacy', await serving(JSON.stringify(legacy)), '--a2a'])
     assert.deepEqual(view.agent, { kind: 'a2a', title: 'Agent', path: '/', skills: [{ id: 'translate', tags: ['language'] }] })
     await run(daemon, ['unexpose', 'legacy'])
   })

@@ -72,7 +72,7 @@ describe('the data directory cannot be subverted', () => {
     cleanup.push(async () => daemon.destroy())
     const client = new ControlClient(resolveDataDir(daemon.dataDir, {}))
     const peers = await Promise.all(Array.from({ length: PARALLEL }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()))
-    const answers = await Promise.allSettled(peers.map(async (peerId, index) => client.post('/trust', { peerId, name: `p${index}` })))
+    const answers = await Promise.allSettled(peers.map(async (peerId, index) => client.trust({ peerId, name: `p${index}` })))
     const failed = answers.filter(answer => answer.status === 'rejected')
     assert.equal(failed.length, 0, `${failed.length} of ${PARALLEL} failed: ${failed.map(answer => String((answer as PromiseRejectedResult).reason)).slice(0, 3).join('; ')}`)
     const saved = JSON.parse(await readFile(join(daemon.dataDir, 'trust.json'), 'utf8')) as Array<{ peerId: string }>

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { cliJson, freePort, TestDaemon, waitFor } from '../helpers/daemon.ts'
-
-interface Peer { peerId: string, connection: string | null, addresses: string[] }
+import type { PeerView } from '../../src/control/api.ts'
 
 describe('a mesh of three daemons on 127.0.0.1', () => {
   const daemons: TestDaemon[] = []
@@ -30,7 +29,7 @@ describe('a mesh of three daemons on 127.0.0.1', () => {
     c = await TestDaemon.start({ bootstrap: (await a.id()).addresses })
     daemons.push(c)
     const found = await waitFor('C to list B', async () => {
-      const peers = await cliJson<Peer[]>(c.dataDir, ['peers'])
+      const peers = await cliJson<PeerView[]>(c.dataDir, ['peers'])
       return peers.find(peer => peer.peerId === bId)
     }, 10_000 - (Date.now() - started))
     assert.ok(found.addresses.length > 0, 'B is listed with its addresses')
@@ -43,7 +42,7 @@ describe('a mesh of three daemons on 127.0.0.1', () => {
     daemons.splice(daemons.indexOf(a), 1)
     for (const daemon of [b, c]) {
       await waitFor('the bootstrap node to be seen as gone', async () => {
-        const peers = await cliJson<Peer[]>(daemon.dataDir, ['peers'])
+        const peers = await cliJson<PeerView[]>(daemon.dataDir, ['peers'])
         return peers.find(peer => peer.peerId === aId)?.connection == null
       })
     }
@@ -52,7 +51,7 @@ describe('a mesh of three daemons on 127.0.0.1', () => {
     assert.equal((await a.id()).peerId, aId, 'the restarted node keeps its identity')
     for (const daemon of [b, c]) {
       await waitFor('the others to reconnect to the bootstrap node', async () => {
-        const peers = await cliJson<Peer[]>(daemon.dataDir, ['peers'])
+        const peers = await cliJson<PeerView[]>(daemon.dataDir, ['peers'])
         return peers.find(peer => peer.peerId === aId)?.connection === 'direct'
       }, 20_000)
     }

@@ -99,7 +99,7 @@ export class TestDaemon {
     try {
       await waitFor(`the daemon on ${dataDir} to answer`, async () => {
         if (child.exitCode != null) throw new Error(`daemon exited ${child.exitCode}: ${daemon.stderr}`)
-        return client.get('/id')
+        return client.id()
       }, 20_000, 100)
     } catch (err) {
       await daemon.stop('SIGKILL')

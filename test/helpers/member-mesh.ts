@@ -77,7 +77,7 @@ export async function startMemberMesh (size: number, { startConcurrency, perProc
   }
   const join = async (name: string, dataDir: string, metrics: string, logs: () => string): Promise<MeshMember> => {
     const api = new ControlClient(resolveDataDir(dataDir, {}))
-    const member = { name, dataDir, api, metrics, peerId: (await api.get<{ peerId: string }>('/id')).peerId, logs }
+    const member = { name, dataDir, api, metrics, peerId: (await api.id()).peerId, logs }
     members.push(member)
     return member
   }
@@ -99,19 +99,19 @@ export async function startMemberMesh (size: number, { startConcurrency, perProc
   }
   try {
     const admin = await startOwnProcess('m0', [])
-    const bootstrap = (await admin.api.get<{ addresses: string[] }>('/id')).addresses
+    const bootstrap = (await admin.api.id()).addresses
     const batches: string[][] = []
     for (let i = 1; i < size; i += perProcess) batches.push(Array.from({ length: Math.min(perProcess, size - i) }, (_, k) => `m${i + k}`))
     for (let i = 0; i < batches.length; i += startConcurrency) {
       await Promise.all(batches.slice(i, i + startConcurrency).map(async names => startProcess(names, bootstrap)))
     }
     members.sort((a, b) => Number(a.name.slice(1)) - Number(b.name.slice(1)))
-    await admin.api.post('/networks', { name: 'fleet', memberName: admin.name })
+    await admin.api.createNetwork('fleet', admin.name)
     for (const member of members.slice(1)) {
-      const { token } = await admin.api.post<{ token: string }>('/invites', { peerId: member.peerId, name: member.name })
-      await member.api.post('/join', { token })
+      const { token } = await admin.api.invite({ peerId: member.peerId, name: member.name })
+      await member.api.join(token)
     }
-    for (const member of members) await member.api.post('/services', { name: `svc-${member.name}`, target: echo.target, publish: true })
+    for (const member of members) await member.api.expose({ name: `svc-${member.name}`, target: echo.target, publish: true })
     await waitFor('every member to publish its record with its service', async () => {
       const waiting = members.filter(member => !member.logs().includes(`"services":["svc-${member.name}"]`))
       if (waiting.length > 0) throw new Error(`not yet published: ${waiting.map(member => member.name).join(' ')}`)
@@ -146,7 +146,7 @@ export async function resolveAll (members: MeshMember[], concurrency: number, pe
       const target = members[(at + step) % members.length] as MeshMember
       const startedAt = performance.now()
       try {
-        const found = await resolver.api.get<{ peerId: string, source: string, services: Array<{ name: string }> }>(`/resolve?name=${target.name}`)
+        const found = await resolver.api.resolve(target.name)
         times.push(performance.now() - startedAt)
         if (found.peerId !== target.peerId || found.source !== 'dht' || found.services[0]?.name !== `svc-${target.name}`) failures.push(`${resolver.name} -> ${target.name}: ${JSON.stringify(found)}`)
       } catch (err: any) {

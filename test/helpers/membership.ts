@@ -11,26 +11,23 @@ import { startInProcessNode } from './mesh-node.ts'
 import { agentmesh } from './services/mesh.ts'
 import type { CliResult, TestDaemon } from './daemon.ts'
 import type { InProcessNode } from './mesh-node.ts'
-import type { MemberView as MemberLs, NetworkView as NetworkLs, PeerView as PeerLs } from '../../src/daemon/views.ts'
-
-/** The JSON of `network ls`, `members` and `peers`, as the daemon's views define it. */
-export type { MemberView as MemberLs, NetworkView as NetworkLs, PeerView as PeerLs } from '../../src/daemon/views.ts'
+import type { ForwardView, MemberView, NetworkView, PeerView } from '../../src/control/api.ts'
 
 /** `agentmesh <args> --data-dir <daemon's>`, whatever its exit status. */
 export async function run (daemon: TestDaemon, args: string[]): Promise<CliResult> {
   return cli([...args, '--data-dir', daemon.dataDir])
 }
 
-export async function networksOf (daemon: TestDaemon): Promise<NetworkLs[]> {
-  return cliJson<NetworkLs[]>(daemon.dataDir, ['network', 'ls'])
+export async function networksOf (daemon: TestDaemon): Promise<NetworkView[]> {
+  return cliJson<NetworkView[]>(daemon.dataDir, ['network', 'ls'])
 }
 
-export async function membersOf (daemon: TestDaemon): Promise<MemberLs[]> {
-  return cliJson<MemberLs[]>(daemon.dataDir, ['members'])
+export async function membersOf (daemon: TestDaemon): Promise<MemberView[]> {
+  return cliJson<MemberView[]>(daemon.dataDir, ['members'])
 }
 
-export async function peersOf (daemon: TestDaemon): Promise<PeerLs[]> {
-  return cliJson<PeerLs[]>(daemon.dataDir, ['peers'])
+export async function peersOf (daemon: TestDaemon): Promise<PeerView[]> {
+  return cliJson<PeerView[]>(daemon.dataDir, ['peers'])
 }
 
 /** `invite <peerId> --name <name> [extra]` on the admin: the token, alone on stdout. */
@@ -56,7 +53,7 @@ export async function waitForRevocations (daemon: TestDaemon, version: number, t
 
 /** `forward <listen> <target> [--network N] --json` on `daemon`: the bound port and the peer it resolved to. */
 export async function forwardTo (daemon: TestDaemon, target: string, options: { network?: string, listen?: string } = {}): Promise<{ port: number, peer: string, service: string }> {
-  const view = await cliJson<{ listen: string, peer: string, service: string }>(daemon.dataDir, [
+  const view = await cliJson<ForwardView>(daemon.dataDir, [
     'forward', options.listen ?? '0', target, ...options.network == null ? [] : ['--network', options.network]
   ])
   const port = Number(/:(\d+)$/.exec(view.listen)?.[1])
@@ -66,7 +63,7 @@ export async function forwardTo (daemon: TestDaemon, target: string, options: { 
 
 /** The failure counters of the forward on `port`. */
 export async function forwardFailures (daemon: TestDaemon, port: number): Promise<Record<string, number>> {
-  const views = await cliJson<Array<{ listen: string, failures: Record<string, number> }>>(daemon.dataDir, ['forwards'])
+  const views = await cliJson<ForwardView[]>(daemon.dataDir, ['forwards'])
   const view = views.find(entry => entry.listen.endsWith(`:${port}`))
   if (view == null) throw new Error(`no forward on port ${port}`)
   return view.failures

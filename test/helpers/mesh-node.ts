@@ -4,7 +4,7 @@ import { loadConfig } from '../../src/config/load.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { createMeshNode } from '../../src/node/create-node.ts'
 import { tempDir } from './daemon.ts'
-import type { MeshNode } from '../../src/node/create-node.ts'
+import type { MeshNode } from '../../src/node/mesh-node.ts'
 import type { IsTrusted } from '../../src/nat/relay-policy.ts'
 import type { PrivateKey } from '@libp2p/interface'
 

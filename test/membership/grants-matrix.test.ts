@@ -31,6 +31,7 @@ import { agentmesh } from '../helpers/services/mesh.ts'
 import type { Certificate } from '../../protocols/membership/index.ts'
 import type { InProcessNode } from '../helpers/mesh-node.ts'
 import type { Server } from 'node:net'
+import type { ForwardView, NetworkView } from '../../src/control/api.ts'
 
 const SERVICES = ['open', 'ops', 'named'] as const
 type Service = typeof SERVICES[number]
@@ -120,7 +121,7 @@ describe('grants: who may use which service (a forward-control style matrix)', (
     for (const [name, daemon] of daemons) ids.set(name, (await daemon.id()).peerId)
     srvAddress = (await daemons.get('srv')!.id()).addresses[0] as string
 
-    const network = await cliJson<{ vni: number }>(admin.dataDir, ['network', 'init', 'fleet'])
+    const network = await cliJson<NetworkView>(admin.dataDir, ['network', 'init', 'fleet'])
     vni = network.vni
     const invites: Array<[string, string[]]> = [
       ['srv', []], ['dave', []], ['olga', ['--groups', 'ops']], ['carol', ['--groups', 'dev']],
@@ -144,7 +145,7 @@ describe('grants: who may use which service (a forward-control style matrix)', (
 
     await agentmesh(admin, ['revoke', 'rita'])
     await waitFor('srv to hold the revocation list', async () =>
-      (await cliJson<Array<{ revocationsVersion: number }>>(srv.dataDir, ['network', 'ls']))[0]?.revocationsVersion === 1, 10_000)
+      (await cliJson<NetworkView[]>(srv.dataDir, ['network', 'ls']))[0]?.revocationsVersion === 1, 10_000)
     // the expiry is strict: nothing is granted past notAfter
     await sleep(Math.max(0, eveExpires - Date.now() + 1500))
   })
@@ -161,7 +162,7 @@ describe('grants: who may use which service (a forward-control style matrix)', (
       const daemon = daemons.get(name)!
       const cells = {} as Row
       for (const service of SERVICES) {
-        const { listen } = await cliJson<{ listen: string }>(daemon.dataDir, ['forward', '0', `${srvId}/${service}`])
+        const { listen } = await cliJson<ForwardView>(daemon.dataDir, ['forward', '0', `${srvId}/${service}`])
         cells[service] = await probe(Number(/:(\d+)$/.exec(listen)?.[1]))
       }
       results.set(row, cells)
@@ -227,7 +228,7 @@ describe('grants: who may use which service (a forward-control style matrix)', (
 
   it('counts each refusal at the forward under its kind', async () => {
     const kinds = async (name: string): Promise<Record<string, number>> => {
-      const views = await cliJson<Array<{ failures: Record<string, number> }>>(daemons.get(name)!.dataDir, ['forwards'])
+      const views = await cliJson<ForwardView[]>(daemons.get(name)!.dataDir, ['forwards'])
       const total: Record<string, number> = {}
       for (const view of views) for (const [kind, count] of Object.entries(view.failures)) total[kind] = (total[kind] ?? 0) + count
       return total

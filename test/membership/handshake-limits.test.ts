@@ -10,6 +10,7 @@ import { exchangeHello, HANDSHAKES_PER_MINUTE_PER_PEER } from '../../protocols/m
 import { cliJson, TestDaemon } from '../helpers/daemon.ts'
 import { startInProcessNode } from '../helpers/mesh-node.ts'
 import type { InProcessNode } from '../helpers/mesh-node.ts'
+import type { PeerView } from '../../src/control/api.ts'
 
 describe('membership handshakes from one peer are rate-limited', () => {
   let admin: TestDaemon
@@ -53,7 +54,7 @@ describe('membership handshakes from one peer are rate-limited', () => {
     const other = await startInProcessNode(() => false)
     nodes.push(other)
     assert.equal(await hellos(other, 1), 1)
-    const peers = await cliJson<Array<{ peerId: string, trusted: boolean, networks: string[] }>>(admin.dataDir, ['peers'])
+    const peers = await cliJson<PeerView[]>(admin.dataDir, ['peers'])
     for (const node of nodes) {
       const view = peers.find(peer => peer.peerId === node.node.peerId.toString())
       assert.ok(view != null, 'the peer is known')

@@ -8,6 +8,7 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { cliJson, TestDaemon, waitFor } from '../helpers/daemon.ts'
 import { agentmesh } from '../helpers/services/mesh.ts'
+import type { NetworkView, PeerView, RevokedView } from '../../src/control/api.ts'
 
 /** issue 12: a member that was offline gets the list within 10 s of coming back */
 const RETURN_DEADLINE_MS = 10_000
@@ -40,7 +41,7 @@ describe('revocation lists in the DHT', () => {
 
   it('reaches a member that comes back while no member holding the list is online', async () => {
     await m2.stop()
-    const revoked = await cliJson<{ version: number }>(admin.dataDir, ['revoke', 'm1'])
+    const revoked = await cliJson<RevokedView>(admin.dataDir, ['revoke', 'm1'])
     // the admin stores the list in the DHT (boot and m1 are its DHT peers), then goes away
     await waitFor('the admin to store the list in the DHT', async () => admin.stderr.includes('revocation list stored in the DHT'), 15_000)
     await admin.stop()
@@ -48,10 +49,10 @@ describe('revocation lists in the DHT', () => {
     m2 = await TestDaemon.start({ dataDir: m2.dataDir, bootstrap: (await boot.id()).addresses })
     const back = Date.now()
     await waitFor('m2 to hold the new list', async () =>
-      (await cliJson<Array<{ revocationsVersion: number }>>(m2.dataDir, ['network', 'ls']))[0]?.revocationsVersion === revoked.version, RETURN_DEADLINE_MS, 250)
+      (await cliJson<NetworkView[]>(m2.dataDir, ['network', 'ls']))[0]?.revocationsVersion === revoked.version, RETURN_DEADLINE_MS, 250)
     process.stdout.write(`# revocation list from the DHT ${Date.now() - back} ms after m2's control API answered\n`)
     assert.match(m2.stderr, /newer revocation list from the DHT/)
-    const m1View = (await cliJson<Array<{ peerId: string, trusted: boolean }>>(m2.dataDir, ['peers'])).find(peer => peer.peerId === m1Id)
+    const m1View = (await cliJson<PeerView[]>(m2.dataDir, ['peers'])).find(peer => peer.peerId === m1Id)
     assert.equal(m1View?.trusted ?? false, false, 'm2 does not trust the revoked m1')
   })
 })

@@ -29,6 +29,7 @@ import { agentmesh } from '../helpers/services/mesh.ts'
 import { closing, connectTcp, startEchoServer } from '../helpers/services/tcp.ts'
 import type { InProcessNode } from '../helpers/mesh-node.ts'
 import type { TcpService } from '../helpers/services/tcp.ts'
+import type { RenewedView, RevokedView } from '../../src/control/api.ts'
 
 /** Sockets open at a TCP service right now. */
 async function serviceSockets (service: TcpService): Promise<number> {
@@ -84,7 +85,7 @@ describe('revocation and renewal, through the CLI', () => {
     assert.equal(await waitFor('m3 to reach the @ops service', async () => (await echoProbe(fwd.port)) === 'Y' || undefined, 15_000, 500), true)
     await waitFor('m2 to see m3 in group ops', async () => (await peersOf(m2)).find(p => p.peerId === ids.m3)?.groups.includes('ops') || undefined, 5_000)
 
-    const renewed = await cliJson<{ delivered: boolean, groups: string[], serial: string }>(admin.dataDir, ['renew', 'm3', '--groups', 'dev'])
+    const renewed = await cliJson<RenewedView>(admin.dataDir, ['renew', 'm3', '--groups', 'dev'])
     assert.equal(renewed.delivered, true, 'm3 is connected: the new certificate is pushed to it')
     assert.deepEqual(renewed.groups, ['dev'])
     assert.notEqual(renewed.serial, oldCertificate.serial.toString(), 'a new serial')
@@ -137,7 +138,7 @@ describe('revocation and renewal, through the CLI', () => {
     await twin.stop()
     // the holder's refused hello replaced m3's memberships on m2 (SPEC 6.1: a later handshake replaces them);
     // a renewal makes m3 say hello again on its connections, with its valid certificate
-    assert.equal((await cliJson<{ delivered: boolean }>(admin.dataDir, ['renew', 'm3'])).delivered, true)
+    assert.equal((await cliJson<RenewedView>(admin.dataDir, ['renew', 'm3'])).delivered, true)
     assert.equal(await waitFor('m3 to reach m2 again', async () => (await echoProbe(open.port)) === 'Y' || undefined, ENFORCEMENT_MS, 300), true)
   })
 
@@ -154,7 +155,7 @@ describe('revocation and renewal, through the CLI', () => {
     await waitFor('one connection open at the service', async () => (await serviceSockets(echo)) === 1 || undefined, 5_000, 100)
 
     const at = Date.now()
-    const revoked = await cliJson<{ version: number, peerId: string }>(admin.dataDir, ['revoke', 'm1'])
+    const revoked = await cliJson<RevokedView>(admin.dataDir, ['revoke', 'm1'])
     assert.equal(revoked.peerId, ids.m1)
     // the client sees a reset, as when a TCP path is lost: never a FIN, which it would take for a complete reply
     const cut = await Promise.race([closed, new Promise<undefined>(resolve => setTimeout(() => { resolve(undefined) }, ENFORCEMENT_MS))])
@@ -183,7 +184,7 @@ describe('revocation and renewal, through the CLI', () => {
     const fwd = await forwardTo(m3, `${ids.m2}/echo`)
     assert.equal(await echoProbe(fwd.port), 'Y', 'm3 reaches m2 before the revoke')
     assert.equal(await m2.stop(), 0, 'm2 stops on SIGTERM')
-    const revoked = await cliJson<{ version: number }>(admin.dataDir, ['revoke', 'm3'])
+    const revoked = await cliJson<RevokedView>(admin.dataDir, ['revoke', 'm3'])
 
     m2 = await TestDaemon.start({ dataDir: m2.dataDir, listen: [m2Listen], bootstrap: (await admin.id()).addresses })
     const back = Date.now()

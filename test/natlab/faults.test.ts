@@ -26,7 +26,7 @@ import { failureCount } from '../helpers/services/mesh.ts'
 import { missingTool } from '../helpers/services/process.ts'
 import { labMissing } from './lab.ts'
 import { MeshLab, rate } from './mesh-lab.ts'
-import type { ForwardView } from '../helpers/services/mesh.ts'
+import type { ForwardView } from '../../src/control/api.ts'
 import type { Transfer } from './mesh-lab.ts'
 
 const missing = await labMissing() || missingTool('curl', ['--version'], 'curl')

@@ -28,7 +28,8 @@ import { MiB } from '../helpers/services/data.ts'
 import { missingTool } from '../helpers/services/process.ts'
 import { labMissing } from './lab.ts'
 import { MeshLab, rate } from './mesh-lab.ts'
-import type { PeerView, Transfer } from './mesh-lab.ts'
+import type { Transfer } from './mesh-lab.ts'
+import type { PeerView } from '../../src/control/api.ts'
 import type { NatKind } from './lab.ts'
 
 const missing = await labMissing() || missingTool('curl', ['--version'], 'curl')
@@ -192,7 +193,7 @@ describe('NAT lab: the path matrix', { skip: missing === false ? undefined : mis
     : `curl exit ${cell.transfer.exit}, ${cell.transfer.bytes} of ${cell.transfer.expectedBytes} bytes, sha256 ${cell.transfer.sha256 === cell.transfer.expectedSha256 ? 'ok' : 'MISMATCH'} (${cell.transfer.stderr || 'no stderr'}); path after: ${pathText(cell.after)}`)
 
   it('the relay trusted the sites only after the NATed ones had reserved (the README\'s order)', async () => {
-    const relayTrust = (await mesh.daemon(RELAY).api.get<Array<{ peerId: string }>>('/trust')).map(entry => entry.peerId)
+    const relayTrust = (await mesh.daemon(RELAY).api.trusted()).map(entry => entry.peerId)
     assert.deepEqual(Object.fromEntries(mesh.reservedBeforeRelayTrust), Object.fromEntries(NATED.map(name => [name, true])), 'every NATed site held a reservation before the relay trusted it')
     assert.deepEqual(relayTrust.sort(), SITES.map(site => mesh.daemon(site.name).peerId).sort(), 'the relay trusts every site now')
   })

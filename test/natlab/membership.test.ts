@@ -22,7 +22,8 @@ import { MiB } from '../helpers/services/data.ts'
 import { missingTool } from '../helpers/services/process.ts'
 import { labMissing } from './lab.ts'
 import { MeshLab, rate } from './mesh-lab.ts'
-import type { PeerView, Transfer } from './mesh-lab.ts'
+import type { Transfer } from './mesh-lab.ts'
+import type { IdView, MemberView, PeerView } from '../../src/control/api.ts'
 import type { NatKind } from './lab.ts'
 
 const missing = await labMissing() || missingTool('curl', ['--version'], 'curl')
@@ -62,8 +63,6 @@ const forwardPort = (dst: string): number => 9200 + SITES.findIndex(site => site
 const pathText = (path?: { connection: PeerView['connection'], transport?: string }): string =>
   path?.connection == null ? 'none' : `${path.connection}${path.transport == null ? '' : ` (${path.transport})`}`
 
-interface MemberView { network: string, name: string, peerId: string, role: string, self: boolean, online: boolean, path: string | null }
-
 describe('NAT lab: a member relay, membership made after start, no trust add', { skip: missing === false ? undefined : missing }, () => {
   let mesh: MeshLab
   /** per NATed site, the seconds from its start to its first reservation (made while nobody trusted anybody) */
@@ -88,13 +87,13 @@ describe('NAT lab: a member relay, membership made after start, no trust add', {
     })
     // the NATed sites reserve on the relay before any membership exists
     reservations = await mesh.waitForRelays(NATED, 1, 20_000)
-    for (const [name, daemon] of mesh.daemons) allowlists.set(name, await daemon.api.get<unknown[]>('/trust'))
+    for (const [name, daemon] of mesh.daemons) allowlists.set(name, await daemon.api.trusted())
 
     // the user's steps: network init on the admin, an invite per peer id read from id --json, join on each
     const init = await mesh.daemon(ADMIN).cli(['network', 'init', NETWORK])
     if (init.code !== 0) throw new Error(`network init ${NETWORK} on ${ADMIN}: exit ${init.code}: ${init.stderr}`)
     for (const name of [RELAY, ...SITES.map(site => site.name).filter(name => name !== ADMIN)]) {
-      const { peerId } = await mesh.daemon(name).cliJson<{ peerId: string }>(['id'])
+      const { peerId } = await mesh.daemon(name).cliJson<IdView>(['id'])
       const invite = await mesh.daemon(ADMIN).cli(['invite', peerId, '--name', name, ...(name === RELAY ? ['--relay'] : [])])
       if (invite.code !== 0) throw new Error(`invite ${name} on ${ADMIN}: exit ${invite.code}: ${invite.stderr}`)
       const token = invite.stdout.trim()
@@ -102,12 +101,12 @@ describe('NAT lab: a member relay, membership made after start, no trust add', {
       joins.set(name, await mesh.daemon(name).cli(['join', token]))
     }
     joinedAt = Date.now()
-    for (const [name, daemon] of mesh.daemons) allowlists.set(`${name} after`, await daemon.api.get<unknown[]>('/trust'))
+    for (const [name, daemon] of mesh.daemons) allowlists.set(`${name} after`, await daemon.api.trusted())
 
     // the relay learns each site's membership over the connection the site reserved on
     const sites = new Set(SITES.map(site => mesh.daemon(site.name).peerId))
     while (Date.now() - joinedAt < RELAY_LEARNS_MS) {
-      relayMembers = await mesh.daemon(RELAY).api.get<MemberView[]>('/members').catch(() => relayMembers)
+      relayMembers = await mesh.daemon(RELAY).api.members().catch(() => relayMembers)
       if ([...sites].every(peerId => relayMembers.some(member => member.peerId === peerId && member.network === NETWORK))) {
         relayLearnt = (Date.now() - joinedAt) / 1000
         break
@@ -192,7 +191,7 @@ describe('NAT lab: a member relay, membership made after start, no trust add', {
     const before = await mesh.path(RELAYED.src, RELAYED.dst)
     const transfer = await mesh.curl(RELAYED.src, RELAYED.dst, forwardPort(RELAYED.dst), BIG_BYTES, { seed: 'members 8 MiB relayed', maxTimeSeconds: 30 })
     const afterwards = await mesh.path(RELAYED.src, RELAYED.dst)
-    const relayTrust = await mesh.daemon(RELAY).api.get<unknown[]>('/trust')
+    const relayTrust = await mesh.daemon(RELAY).api.trusted()
     const line = `8 MiB ${RELAYED.src} -> ${RELAYED.dst} over ${pathText(afterwards)}: ${transfer.ok ? 'ok' : 'FAILED'}, ${(transfer.ms / 1000).toFixed(2)} s, ${rate(transfer.mibPerSecond)}`
     t.diagnostic(line)
     console.log(`# natlab: ${line}`)

@@ -53,9 +53,8 @@ import { deterministicSha256, MiB } from '../helpers/services/data.ts'
 import { run } from '../helpers/services/process.ts'
 import { siteSeed } from './fixtures/bytes-server.ts'
 import { NatLab } from './lab.ts'
-import type { PeerView } from '../../src/daemon/views.ts'
+import type { ForwardView, IdView, PeerView, StatusView } from '../../src/control/api.ts'
 import type { CliResult } from '../helpers/daemon.ts'
-import type { ForwardView } from '../helpers/services/mesh.ts'
 import type { Site, SiteSpec } from './lab.ts'
 import type { ChildProcess } from 'node:child_process'
 
@@ -77,16 +76,6 @@ const STOP_TIMEOUT_MS = 5_000
 /** how long the NATed nodes get for their first (untrusted) reservation before the relays trust them */
 const RESERVATION_BEFORE_TRUST_MS = 20_000
 
-export type { PeerView }
-
-/** The fields of `status --json` the lab reads. */
-export interface StatusView {
-  peerId: string
-  addresses: string[]
-  reachability: 'public' | 'private' | 'unknown'
-  relays: string[]
-  peers: number
-}
 
 export type Role = 'relay' | 'node'
 
@@ -147,7 +136,7 @@ export class LabDaemon {
   async learnIdentity (): Promise<{ peerId: string, addresses: string[] }> {
     const wanted = (peerId: string): string => `/ip4/${this.site.address}/tcp/${MESH_PORT}/p2p/${peerId}`
     const id = await waitFor(`${this.name}'s id --json${this.site.kind === 'public' ? ` to list /ip4/${this.site.address}/tcp/${MESH_PORT}` : ''}`, async () => {
-      const id = await this.cliJson<{ peerId: string, addresses: string[] }>(['id'])
+      const id = await this.cliJson<IdView>(['id'])
       return this.site.kind !== 'public' || id.addresses.includes(wanted(id.peerId)) ? id : undefined
     }, 10_000, 250)
     if (this.id != null && this.id.peerId !== id.peerId) throw new Error(`${this.name}: id --json says ${id.peerId} after a restart on the same data directory, ${this.id.peerId} before`)
@@ -186,7 +175,7 @@ export class LabDaemon {
     try {
       await waitFor(`${this.name}'s control API`, async () => {
         if (!this.running) throw new Error(`${this.name} exited (${child.exitCode ?? child.signalCode})`)
-        return this.api.get('/id')
+        return this.api.id()
       }, START_TIMEOUT_MS, 100)
     } catch (err: any) {
       await this.stop('SIGKILL')
@@ -219,15 +208,15 @@ export class LabDaemon {
   }
 
   async status (): Promise<StatusView> {
-    return this.api.get<StatusView>('/status')
+    return this.api.status()
   }
 
   async peers (): Promise<PeerView[]> {
-    return this.api.get<PeerView[]>('/peers')
+    return this.api.peers()
   }
 
   async forwards (): Promise<ForwardView[]> {
-    return this.api.get<ForwardView[]>('/forwards')
+    return this.api.forwards()
   }
 
   /** The last `lines` lines of its log, JSON lines made readable, runs of the same line folded into one. */
@@ -419,10 +408,10 @@ export class MeshLab {
     await Promise.all(nodes.map(async node => {
       if (options.nodesTrustEachOther !== false) {
         for (const other of nodes) {
-          if (other !== node) await node.api.post('/trust', { peerId: other.peerId, name: other.name })
+          if (other !== node) await node.api.trust({ peerId: other.peerId, name: other.name })
         }
       }
-      await node.api.post('/services', { name: SERVICE, target: `127.0.0.1:${SERVICE_PORT}`, proto: 'http' })
+      await node.api.expose({ name: SERVICE, target: `127.0.0.1:${SERVICE_PORT}`, proto: 'http' })
     }))
     // 4. the relays trust the sites, after the NATed ones reserved (untrusted) where they can
     const nated = nodes.filter(node => node.site.kind !== 'public').map(node => node.name)
@@ -449,10 +438,10 @@ export class MeshLab {
   /** `trust add` on a running relay for each of `nodes` (default: `relayTrusts`) that it does not trust yet. */
   async trustOnRelay (name: string, nodes: string[] = this.relayTrusts): Promise<void> {
     const relay = this.daemon(name)
-    const trusted = new Set((await relay.api.get<Array<{ peerId: string }>>('/trust')).map(entry => entry.peerId))
+    const trusted = new Set((await relay.api.trusted()).map(entry => entry.peerId))
     for (const node of nodes) {
       const { peerId } = this.daemon(node)
-      if (!trusted.has(peerId)) await relay.api.post('/trust', { peerId, name: node })
+      if (!trusted.has(peerId)) await relay.api.trust({ peerId, name: node })
     }
   }
 
@@ -483,7 +472,7 @@ export class MeshLab {
 
   /** A forward on `src` from 127.0.0.1:`port` (in src's namespace) to `dst`'s HTTP service. */
   async forward (src: string, dst: string, port: number): Promise<ForwardView> {
-    return this.daemon(src).api.post<ForwardView>('/forwards', { listen: `127.0.0.1:${port}`, target: `${this.daemon(dst).peerId}/${SERVICE}` })
+    return this.daemon(src).api.forward({ listen: `127.0.0.1:${port}`, target: `${this.daemon(dst).peerId}/${SERVICE}` })
   }
 
   /** What `peers --json` on `src` says of `dst` (connection null when it does not know it). */

@@ -134,7 +134,7 @@ describe('NAT lab: an allowlist relay trusted in the README\'s order (after the 
     const view = (await mesh.daemon('sym1').forwards()).find(entry => entry.listen === '127.0.0.1:9101')
     await mesh.withLogs(['sym1', 'sym2', RELAY], async () => {
       for (const name of ['sym1', 'sym2']) assert.notEqual(reservations.get(name), null, `${name} holds a reservation, made while the relay did not trust it`)
-      assert.deepEqual(await mesh.daemon(RELAY).api.get('/trust'), [], 'the relay trusts nobody yet')
+      assert.deepEqual(await mesh.daemon(RELAY).api.trusted(), [], 'the relay trusts nobody yet')
       assert.notEqual(transfer.exit, 0, `with only an untrusted (limited) circuit, no tunnel: curl exited 0 with ${transfer.bytes} bytes`)
       assert.equal(transfer.bytes, 0)
       assert.equal(view?.failures.peer_unreachable, 1, `sym1 counts the forward as peer_unreachable (${JSON.stringify(view?.failures)})`)

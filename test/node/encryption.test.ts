@@ -18,7 +18,7 @@ import { cli, cliJson, tempDir, TestDaemon, waitFor } from '../helpers/daemon.ts
 import { deterministicBytes, sha256 } from '../helpers/services/data.ts'
 import { agentmesh, expose, forward, trust } from '../helpers/services/mesh.ts'
 import { roundTrip, startEchoServer } from '../helpers/services/tcp.ts'
-import type { PeerLs } from '../helpers/membership.ts'
+import type { PeerView } from '../../src/control/api.ts'
 import type { TcpService } from '../helpers/services/tcp.ts'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -27,7 +27,7 @@ const TLS_ONLY = { AGENTMESH_CONNECTIONS_ENCRYPTION: 'tls' }
 
 async function encryptionOf (daemon: TestDaemon, peerId: string): Promise<string | undefined> {
   return waitFor(`the connection to ${peerId} in peers --json`, async () =>
-    (await cliJson<PeerLs[]>(daemon.dataDir, ['peers'])).find(peer => peer.peerId === peerId && peer.connection != null)?.encryption)
+    (await cliJson<PeerView[]>(daemon.dataDir, ['peers'])).find(peer => peer.peerId === peerId && peer.connection != null)?.encryption)
 }
 
 /** 256 KiB through a forward to an echo service, compared by hash. */
@@ -109,7 +109,7 @@ describe('connection encryption: noise, then TLS 1.3, each taken by peers that s
     assert.equal(await encryptionOf(a, stock.peerId.toString()), '/noise')
     assert.equal(stock.getConnections()[0]?.encryption, '/noise')
     await stock.hangUp(multiaddr(aId.addresses[0]!))
-    await waitFor('A to see the stock node go', async () => !(await cliJson<PeerLs[]>(a.dataDir, ['peers'])).some(peer => peer.peerId === stock!.peerId.toString() && peer.connection != null))
+    await waitFor('A to see the stock node go', async () => !(await cliJson<PeerView[]>(a.dataDir, ['peers'])).some(peer => peer.peerId === stock!.peerId.toString() && peer.connection != null))
     // A dials the stock node
     await agentmesh(a, ['ping', `${stock.getMultiaddrs()[0]!.toString()}`, '--count', '1'])
     assert.equal(await encryptionOf(a, stock.peerId.toString()), '/noise')

@@ -103,7 +103,7 @@ describe('webhook', () => {
     const bus = new EventBus({ log: quiet })
     const outcomes: string[] = []
     const warnings: string[] = []
-    const sink = new WebhookSink({ url: hook.url, retries: 2, retryFirstMs: 10 }, { bus, log: { warn: (_c, message) => { warnings.push(message) } }, outcome: outcome => { outcomes.push(outcome) } })
+    const sink = new WebhookSink({ bus, log: { warn: (_c, message) => { warnings.push(message) } }, outcome: outcome => { outcomes.push(outcome) } }, { url: hook.url, retries: 2, retryFirstMs: 10 })
     sink.start()
     bus.emit('peer.connected', { peer: 'a', connection: 'direct', transport: 'tcp' })
     bus.emit('peer.disconnected', { peer: 'a' })
@@ -122,7 +122,7 @@ describe('webhook', () => {
     const hook = await receiver((_req, res) => { held.push(res) })
     const bus = new EventBus({ log: quiet })
     const outcomes: string[] = []
-    const sink = new WebhookSink({ url: hook.url, retries: 0, queue: 10 }, { bus, log: quiet, outcome: outcome => { outcomes.push(outcome) } })
+    const sink = new WebhookSink({ bus, log: quiet, outcome: outcome => { outcomes.push(outcome) } }, { url: hook.url, retries: 0, queue: 10 })
     sink.start()
     const started = performance.now()
     for (let i = 0; i < 1000; i++) bus.emit('peer.disconnected', { peer: `p${i}` })

@@ -8,8 +8,8 @@ import assert from 'node:assert/strict'
 import { setImmediate as nextTurn } from 'node:timers/promises'
 import { describe, it } from 'node:test'
 import { Status } from '../../protocols/envelope/index.ts'
-import { TunnelStats } from '../../src/tunnel/tunnel-stats.ts'
-import type { TunnelLabels, TunnelObserver } from '../../src/tunnel/tunnel-stats.ts'
+import { TunnelStats } from '../../src/metrics/tunnel-stats.ts'
+import type { TunnelLabels, TunnelObserver } from '../../src/metrics/tunnel-stats.ts'
 
 function recorder (): TunnelObserver & { calls: string[] } {
   const calls: string[] = []

@@ -17,6 +17,7 @@ import { enrol } from '../helpers/membership.ts'
 import { startInProcessNode } from '../helpers/mesh-node.ts'
 import { agentmesh } from '../helpers/services/mesh.ts'
 import type { InProcessNode } from '../helpers/mesh-node.ts'
+import type { NetworkView, ResolvedMember } from '../../src/control/api.ts'
 
 describe('bad member records in the DHT', () => {
   let admin: TestDaemon, alice: TestDaemon, bob: TestDaemon, mallory: TestDaemon
@@ -43,7 +44,7 @@ describe('bad member records in the DHT', () => {
   it('ignores a revoked member\'s record, and logs it once however often it is asked', async () => {
     await agentmesh(admin, ['revoke', 'mallory'])
     await waitFor('alice to hold the revocation', async () =>
-      (await cliJson<Array<{ revocationsVersion: number }>>(alice.dataDir, ['network', 'ls']))[0]?.revocationsVersion === 1 || undefined, 10_000, 200)
+      (await cliJson<NetworkView[]>(alice.dataDir, ['network', 'ls']))[0]?.revocationsVersion === 1 || undefined, 10_000, 200)
     for (let i = 0; i < 3; i++) {
       const answer = await agentmesh(alice, ['resolve', 'mallory']).then(() => 'found', (err: Error) => err.message)
       assert.match(answer, /no member named "mallory"/)
@@ -58,7 +59,7 @@ describe('bad member records in the DHT', () => {
     // the daemons all dial from 127.0.0.1 too: a moment may find this host's pending-upgrade slots taken
     await waitFor('the hostile node to connect to the admin', async () => hostile.node.dial(multiaddr(adminAddress)), 10_000, 500)
     // the key of bob's record: the network key `network ls` shows any member, and bob's name
-    const { networkKey } = (await cliJson<Array<{ networkKey: string }>>(alice.dataDir, ['network', 'ls']))[0] as { networkKey: string }
+    const { networkKey } = (await cliJson<NetworkView[]>(alice.dataDir, ['network', 'ls']))[0] as NetworkView
     const key = memberRecordKey(uint8ArrayFromString(networkKey, 'base16'), 'bob')
     // bob's record signed again by another key (forged), bob's record with a flipped byte, and one far over the cap
     const bobRecord = await readRecord(bob, key)
@@ -79,7 +80,7 @@ describe('bad member records in the DHT', () => {
       })()
       process.stdout.write(`# a bad record of ${value.length} bytes: ${refused ? 'refused by the DHT' : 'put returned (servers validate what they store)'}\n`)
     }
-    const found = await cliJson<{ peerId: string }>(alice.dataDir, ['resolve', 'bob'])
+    const found = await cliJson<ResolvedMember>(alice.dataDir, ['resolve', 'bob'])
     assert.equal(found.peerId, (await bob.id()).peerId, 'alice finds bob\'s own record')
   })
 

@@ -13,9 +13,8 @@ import { echoProbe, enrol, forwardFailures, forwardTo } from '../helpers/members
 import { agentmesh } from '../helpers/services/mesh.ts'
 import { connectTcp, closing, startEchoServer } from '../helpers/services/tcp.ts'
 import type { TcpService } from '../helpers/services/tcp.ts'
+import type { AllServicesView, ResolvedMember } from '../../src/control/api.ts'
 
-interface Resolved { name: string, network: string, peerId: string, groups: string[], addresses: string[], services: Array<{ name: string, proto: string, port: number }>, source: string }
-interface Published { name: string, member: string, peerId: string, network: string, rttMs: number }
 
 describe('names and service discovery over the DHT', () => {
   const daemons: Record<string, TestDaemon> = {}
@@ -44,21 +43,21 @@ describe('names and service discovery over the DHT', () => {
   it('resolves a member it never met through the DHT: its peer id, addresses and published services only', async () => {
     // p1 says so in its log once its record with the service is in the DHT
     await waitFor('p1 to publish inference', async () => /"services":\["inference"\].*member record published/.test(daemons.p1.stderr) || undefined, 20_000, 200)
-    const found = await cliJson<Resolved>(daemons.client.dataDir, ['resolve', 'p1'])
+    const found = await cliJson<ResolvedMember>(daemons.client.dataDir, ['resolve', 'p1'])
     assert.equal(found.peerId, ids.p1)
     assert.equal(found.network, 'fleet')
     assert.equal(found.source, 'dht')
     assert.deepEqual(found.services.map(service => service.name), ['inference'], 'the unpublished service stays private')
     assert.equal(found.services[0].port, echoes.p1.port)
     assert.ok(found.addresses.some(address => address.endsWith(`/p2p/${ids.p1}`)))
-    assert.equal((await cliJson<Resolved>(daemons.client.dataDir, ['resolve', 'p1'])).source, 'cache', 'a second lookup is answered from the cache')
+    assert.equal((await cliJson<ResolvedMember>(daemons.client.dataDir, ['resolve', 'p1'])).source, 'cache', 'a second lookup is answered from the cache')
     const missing = await agentmesh(daemons.client, ['resolve', 'nobody']).then(() => 'exited 0', (err: Error) => err.message)
     assert.match(missing, /no member named "nobody"/)
   })
 
   it('lists the services members publish, with the member, nearest first', async () => {
     const all = await waitFor('both providers listed', async () => {
-      const answer = await cliJson<{ published: Published[] }>(daemons.client.dataDir, ['services', '--all'])
+      const answer = await cliJson<AllServicesView>(daemons.client.dataDir, ['services', '--all'])
       return answer.published.length === 2 ? answer : undefined
     }, 20_000, 500)
     assert.deepEqual(all.published.map(entry => [entry.name, entry.member]).sort(), [['inference', 'p1'], ['inference', 'p2']])
@@ -102,7 +101,7 @@ describe('names and service discovery over the DHT', () => {
     await agentmesh(moved, ['expose', 'inference', echoes.moved.target, '--publish'])
     const movedId = (await moved.id()).peerId
     await waitFor('the client to resolve p2 to its new peer id', async () => {
-      const answer = await cliJson<Resolved>(daemons.client.dataDir, ['resolve', 'p2']).catch(() => undefined)
+      const answer = await cliJson<ResolvedMember>(daemons.client.dataDir, ['resolve', 'p2']).catch(() => undefined)
       return answer?.peerId === movedId || undefined
     }, 30_000, 500)
     await waitFor('the forward by name to reach the new p2', async () => (await echoProbe(fwd.port, 'moved\n', 5_000)) === 'Y' || undefined, 20_000, 500)

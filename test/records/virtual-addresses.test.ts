@@ -14,8 +14,7 @@ import { describeRun, missingTool, run } from '../helpers/services/process.ts'
 import { sshMissing, startSshd } from '../helpers/services/sshd.ts'
 import type { HttpService } from '../helpers/services/http.ts'
 import type { Sshd } from '../helpers/services/sshd.ts'
-
-interface MapView { name: string, network: string, peerId: string, address: string, ports: Array<{ service: string, port: number, listen: string, listening: boolean }> }
+import type { MapView } from '../../src/control/api.ts'
 
 const skip = sshMissing() || missingTool('curl', ['--version'], 'curl')
 

@@ -12,6 +12,7 @@ import { after, before, describe, it } from 'node:test'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { cli, cliJson, TestDaemon, tempDir } from '../helpers/daemon.ts'
+import type { ForwardView, ServiceView } from '../../src/control/api.ts'
 
 describe('forwards listen on loopback unless --gateway', () => {
   let daemon: TestDaemon
@@ -53,19 +54,19 @@ describe('forwards listen on loopback unless --gateway', () => {
     const view = await cliJson(daemon.dataDir, ['forward', '-g', '0.0.0.0:0', `${peer}/b`])
     assert.match(view.listen, /^0\.0\.0\.0:\d+$/)
     assert.equal(view.gateway, true)
-    const listed = (await cliJson<any[]>(daemon.dataDir, ['forwards'])).find(entry => entry.service === 'b')
-    assert.equal(listed.gateway, true)
-    assert.equal(listed.listening, true)
+    const listed = (await cliJson<ForwardView[]>(daemon.dataDir, ['forwards'])).find(entry => entry.service === 'b')
+    assert.equal(listed?.gateway, true)
+    assert.equal(listed?.listening, true)
     const table = await cli(['forwards', '--data-dir', daemon.dataDir])
     assert.match(table.stdout, /0\.0\.0\.0:\d+ \(gateway\)/)
   })
 
   it('does not restore a saved forward to 0.0.0.0 that has no gateway flag, and keeps it listed', async () => {
-    const views = await cliJson<any[]>(restored.dataDir, ['forwards'])
-    assert.equal(views.find(entry => entry.service === 'old').listening, false)
-    assert.equal(views.find(entry => entry.service === 'local').listening, true)
+    const views = await cliJson<ForwardView[]>(restored.dataDir, ['forwards'])
+    assert.equal(views.find(entry => entry.service === 'old')?.listening, false)
+    assert.equal(views.find(entry => entry.service === 'local')?.listening, true)
     assert.match(restored.stderr, /cannot restore forward: 0\.0\.0\.0:0 is not a loopback address/)
-    const saved = await cliJson<any[]>(restored.dataDir, ['services'])
+    const saved = await cliJson<ServiceView[]>(restored.dataDir, ['services'])
     assert.deepEqual(saved.map(service => [service.name, service.target, service.up]), [['old', 'a b:80', false]])
   })
 

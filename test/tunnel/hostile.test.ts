@@ -17,7 +17,7 @@ import { TestDaemon } from '../helpers/daemon.ts'
 import { startInProcessNode } from '../helpers/mesh-node.ts'
 import { expose, forward, trust } from '../helpers/services/mesh.ts'
 import { roundTrip, startEchoServer } from '../helpers/services/tcp.ts'
-import type { MeshNode } from '../../src/node/create-node.ts'
+import type { MeshNode } from '../../src/node/mesh-node.ts'
 import type { InProcessNode } from '../helpers/mesh-node.ts'
 import type { TcpService } from '../helpers/services/tcp.ts'
 

@@ -25,6 +25,7 @@ import { roundTrip, startTcpServer } from '../helpers/services/tcp.ts'
 import type { Forward } from '../helpers/services/mesh.ts'
 import type { Nginx, NginxAccess } from '../helpers/services/nginx.ts'
 import type { TcpService } from '../helpers/services/tcp.ts'
+import type { NetworkView } from '../../src/control/api.ts'
 
 const skip = nginxMissing() || missingTool('curl', ['--version'], 'curl')
 
@@ -171,7 +172,7 @@ describe('PROXY protocol v2 in front of --proxy-protocol services', { skip }, ()
   })
 
   it('a member\'s tunnel: its network\'s prefix, and the name and groups of its certificate', async () => {
-    const network = await cliJson<{ networkKey: string, vni: number }>(a.dataDir, ['network', 'init', 'fleet'])
+    const network = await cliJson<NetworkView>(a.dataDir, ['network', 'init', 'fleet'])
     const c = await TestDaemon.start({ bootstrap: (await a.id()).addresses })
     daemons.push(c)
     const cId = (await c.id()).peerId

@@ -11,6 +11,7 @@ import { cliJson, freePort, TestDaemon, waitFor } from '../helpers/daemon.ts'
 import { expose, forward, forwards, forwardView, services, trust, trusted } from '../helpers/services/mesh.ts'
 import { roundTrip, startEchoServer, watchEnding } from '../helpers/services/tcp.ts'
 import type { TcpService } from '../helpers/services/tcp.ts'
+import type { PeerView } from '../../src/control/api.ts'
 
 const NEW_CONNECTIONS = 20
 
@@ -27,7 +28,7 @@ describe('tunnels across daemon restarts', () => {
   }
 
   async function seesA (connected: boolean): Promise<boolean> {
-    const peers = await cliJson<Array<{ peerId: string, connection: string | null }>>(b.dataDir, ['peers'])
+    const peers = await cliJson<PeerView[]>(b.dataDir, ['peers'])
     return (peers.find(peer => peer.peerId === aId)?.connection != null) === connected
   }
 

@@ -5,37 +5,7 @@
 
 import { cli, cliJson, TestDaemon } from '../daemon.ts'
 import type { DaemonOptions } from '../daemon.ts'
-
-export type Failures = Record<string, number>
-
-export interface ServiceView {
-  name: string
-  target: string
-  proto: string
-  up: boolean
-  active: number
-  connections: number
-  bytesIn: number
-  bytesOut: number
-  failures: Failures
-}
-
-export interface ForwardView {
-  listen: string
-  peer: string
-  service: string
-  active: number
-  connections: number
-  bytesIn: number
-  bytesOut: number
-  failures: Failures
-}
-
-export interface TrustView {
-  peerId: string
-  name?: string
-  groups: string[]
-}
+import type { ForwardView, ServiceView, TrustedPeer, TunnelStatsView } from '../../../src/control/api.ts'
 
 export interface Forward extends ForwardView {
   /** the port of `listen` */
@@ -73,8 +43,8 @@ export async function forwards (daemon: TestDaemon): Promise<ForwardView[]> {
   return cliJson<ForwardView[]>(daemon.dataDir, ['forwards'])
 }
 
-export async function trusted (daemon: TestDaemon): Promise<TrustView[]> {
-  return cliJson<TrustView[]>(daemon.dataDir, ['trust', 'ls'])
+export async function trusted (daemon: TestDaemon): Promise<TrustedPeer[]> {
+  return cliJson<TrustedPeer[]>(daemon.dataDir, ['trust', 'ls'])
 }
 
 export async function serviceView (daemon: TestDaemon, name: string): Promise<ServiceView> {
@@ -89,7 +59,7 @@ export async function forwardView (daemon: TestDaemon, port: number): Promise<Fo
   return view
 }
 
-export function failureCount (failures: Failures): number {
+export function failureCount (failures: TunnelStatsView['failures']): number {
   return Object.values(failures).reduce((sum, count) => sum + count, 0)
 }
 

@@ -1,5 +1,10 @@
-import type { TunnelMemoryBudget } from './memory-budget.ts'
+import type { TunnelMemoryBudget } from './tunnel-memory-budget.ts'
 import type { PeerId, Stream } from '@libp2p/interface'
+
+export interface TunnelAdmissionComponents {
+  /** counts each admitted tunnel's buffered bytes, and refuses tunnels when it is nearly spent */
+  memory?: TunnelMemoryBudget
+}
 
 export interface TunnelLimits {
   /** tunnels one peer may have open to this node */
@@ -31,11 +36,11 @@ export class TunnelAdmission {
   private total = 0
   private readonly memory?: TunnelMemoryBudget
 
-  constructor (limits: TunnelLimits, memory?: TunnelMemoryBudget) {
+  constructor (components: TunnelAdmissionComponents, limits: TunnelLimits) {
     // at most half the slots are held back, whatever maxTotal is
     this.limits = { ...limits, reservedForOthers: Math.min(limits.reservedForOthers, Math.floor(limits.maxTotal / 2)) }
     this.light = lightPeerTunnels(this.limits.reservedForOthers)
-    this.memory = memory
+    this.memory = components.memory
   }
 
   /** Tunnels open now, in all and for `peer`. */

@@ -1,4 +1,7 @@
 import { isIP, isIPv4 } from 'node:net'
+import { getNetConfig } from '@libp2p/utils'
+import { TCP } from '@multiformats/multiaddr-matcher'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Server } from 'node:net'
 
 export interface HostPort {
@@ -35,6 +38,14 @@ export function isPossibleHost (host: string): boolean {
 export function isLoopbackHost (host: string): boolean {
   if (host === 'localhost' || host === '::1') return true
   return isIPv4(host) && host.startsWith('127.')
+}
+
+/** The IP address and port of a TCP address (`/ip4|ip6/<host>/tcp/<port>`, maybe `/p2p/<id>`); undefined for any other address. */
+export function tcpHostPort (address: Multiaddr): (HostPort & { family: 'ip4' | 'ip6' }) | undefined {
+  if (!TCP.exactMatch(address)) return undefined
+  const config = getNetConfig(address)
+  if ((config.type !== 'ip4' && config.type !== 'ip6') || config.port == null) return undefined
+  return { host: config.host, port: config.port, family: config.type }
 }
 
 export function formatHostPort ({ host, port }: HostPort): string {

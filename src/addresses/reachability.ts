@@ -1,4 +1,6 @@
 import { isPrivate } from '@libp2p/utils'
+import { Circuit, WebRTC } from '@multiformats/multiaddr-matcher'
+import { relayOf } from './peer-ids.ts'
 import type { NodeAddress } from '@libp2p/interface-internal'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -19,16 +21,14 @@ export function reachability (addresses: NodeAddress[]): Reachability {
 
 /** A public address that is not relayed: where peers on the internet dial a node directly. */
 export function isPublicDirect (address: Multiaddr): boolean {
-  return !isPrivate(address) && !address.getComponents().some(component => component.name === 'p2p-circuit')
+  return !isPrivate(address) && !Circuit.matches(address) && !WebRTC.matches(address)
 }
 
 /** The relays holding a reservation for this node, read off its `/p2p-circuit` addresses. */
 export function relaysOf (addresses: NodeAddress[]): string[] {
   const relays = new Set<string>()
   for (const { multiaddr } of addresses) {
-    const components = multiaddr.getComponents()
-    const circuit = components.findIndex(component => component.name === 'p2p-circuit')
-    const relay = components.slice(0, Math.max(circuit, 0)).findLast(component => component.name === 'p2p')?.value
+    const relay = relayOf(multiaddr)
     if (relay != null) relays.add(relay)
   }
   return [...relays]

@@ -1,3 +1,4 @@
+import { Circuit, QUIC, QUIC_V1, TCP, WebRTC, WebRTCDirect, WebSockets, WebSocketsSecure } from '@multiformats/multiaddr-matcher'
 import type { Connection } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -6,12 +7,12 @@ import type { Multiaddr } from '@multiformats/multiaddr'
  * address names the relay its signalling went through, so WebRTC is checked first.
  */
 export function transportOf (address: Multiaddr): string {
-  const names = address.getComponents().map(component => component.name)
-  if (names.includes('webrtc') || names.includes('webrtc-direct')) return 'webrtc'
-  if (names.includes('p2p-circuit')) return 'relay'
-  if (names.includes('quic-v1')) return 'quic'
-  if (names.includes('ws') || names.includes('wss')) return 'websockets'
-  return names.includes('tcp') ? 'tcp' : names.join('/')
+  if (WebRTC.matches(address) || WebRTCDirect.matches(address)) return 'webrtc'
+  if (Circuit.matches(address)) return 'relay'
+  if (QUIC_V1.matches(address) || QUIC.matches(address)) return 'quic'
+  if (WebSockets.matches(address) || WebSocketsSecure.matches(address)) return 'websockets'
+  if (TCP.matches(address)) return 'tcp'
+  return address.getComponents().map(component => component.name).join('/')
 }
 
 /** A TCP connection: its address is one the node can dial again (a WebRTC connection's is not). */

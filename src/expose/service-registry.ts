@@ -3,34 +3,14 @@ import { SERVICE_NAME_PATTERN } from '../../protocols/envelope/index.ts'
 import { GROUP_PATTERN, NAME_PATTERN } from '../../protocols/membership/index.ts'
 import { connectTcp } from '../../protocols/tunnel/index.ts'
 import { readJsonFile, writeJsonFile } from '../state/json-file.ts'
-import { TunnelStats } from '../tunnel/tunnel-stats.ts'
-import { formatHostPort, parseHostPort } from '../tunnel/host-port.ts'
+import { TunnelStats } from '../metrics/tunnel-stats.ts'
+import { formatHostPort, parseHostPort } from '../addresses/host-port.ts'
+import { SERVICE_PROTOCOLS } from '../control/api.ts'
+import { UserError } from '../errors.ts'
 import type { AgentInfo } from '../agents/agent-info.ts'
-import type { ExposedService } from '../../protocols/tunnel/index.ts'
-import type { TunnelObserver, TunnelStatsView } from '../tunnel/tunnel-stats.ts'
-
-export const SERVICE_PROTOCOLS = ['tcp', 'http', 'grpc', 'ssh'] as const
-export type ServiceProtocol = typeof SERVICE_PROTOCOLS[number]
-
-export interface ExposeRecord {
-  name: string
-  target: string
-  proto: ServiceProtocol
-  /** who may use it besides being admitted by a network or the allowlist: peer ids, names, `@group`s; empty: everyone admitted */
-  allow: string[]
-  /** the networks it is exposed in; empty: every network of this node */
-  networks: string[]
-  /** each tunnelled connection starts with a PROXY protocol v2 header naming the caller */
-  proxyProtocol: boolean
-  /** listed in this node's member records, so that members find it (`services --all`, `forward '*\/<service>'`); else private */
-  publish: boolean
-  /**
-   * an A2A agent (`--a2a`) or MCP server (`--mcp`): what it said it can do when it was
-   * exposed, published in capability records; its tunnels go through the agent proxy,
-   * which names the caller in HTTP headers
-   */
-  agent?: AgentInfo
-}
+import type { ServiceProtocol, ServiceRecord, ServiceView, TunnelStatsView } from '../control/api.ts'
+import type { TunnelObserver } from '../metrics/tunnel-stats.ts'
+import type { HostPort } from '../addresses/host-port.ts'
 
 export interface ExposeOptions {
   proto?: string
@@ -41,14 +21,10 @@ export interface ExposeOptions {
   agent?: AgentInfo
 }
 
-export interface ServiceView extends TunnelStatsView, ExposeRecord {
-  /** a TCP connection to the target succeeds right now */
-  up: boolean
-}
+/** A service with its parsed address and its counters, as the tunnel handler looks it up. */
+export type Service = ServiceRecord & HostPort & { counters: TunnelStats }
 
-export type Service = ExposeRecord & ExposedService & { counters: TunnelStats }
-
-export class ExposeError extends Error {
+export class ExposeError extends UserError {
   override name = 'ExposeError'
 }
 
@@ -56,7 +32,7 @@ export class ExposeError extends Error {
 const PROBE_TIMEOUT_MS = 1000
 
 /** The services this node exposes, persisted in `services.json` in the data directory. */
-export class ExposeRegistry {
+export class ServiceRegistry {
   private readonly file: string
   private readonly services = new Map<string, Service>()
   private readonly observer?: TunnelObserver
@@ -67,10 +43,10 @@ export class ExposeRegistry {
   }
 
   /** `observer` hears every service's tunnel counters (the metrics). */
-  static async load (file: string, observer?: TunnelObserver): Promise<ExposeRegistry> {
-    const registry = new ExposeRegistry(file, observer)
+  static async load (file: string, observer?: TunnelObserver): Promise<ServiceRegistry> {
+    const registry = new ServiceRegistry(file, observer)
     // files written before grants and networks existed lack those keys
-    for (const record of await readJsonFile<ExposeRecord[]>(file, [])) registry.set({ ...record, allow: record.allow ?? [], networks: record.networks ?? [], proxyProtocol: record.proxyProtocol ?? false, publish: record.publish ?? false })
+    for (const record of await readJsonFile<ServiceRecord[]>(file, [])) registry.set({ ...record, allow: record.allow ?? [], networks: record.networks ?? [], proxyProtocol: record.proxyProtocol ?? false, publish: record.publish ?? false })
     return registry
   }
 
@@ -119,7 +95,7 @@ export class ExposeRegistry {
   }
 
   /** What is kept of each service, without probing it. */
-  records (): ExposeRecord[] {
+  records (): ServiceRecord[] {
     return this.exposed().map(record)
   }
 
@@ -133,11 +109,11 @@ export class ExposeRegistry {
   }
 
   /** Each service's record and counters, without probing it (the dashboard's view, every second). */
-  counters (): Array<ExposeRecord & TunnelStatsView> {
+  counters (): Array<ServiceRecord & TunnelStatsView> {
     return this.records().map(record => ({ ...record, ...this.services.get(record.name)?.counters.snapshot() as TunnelStatsView }))
   }
 
-  private set (record: ExposeRecord): Service {
+  private set (record: ServiceRecord): Service {
     const { host, port } = parseHostPort(record.target)
     const service = { ...record, host, port, counters: this.services.get(record.name)?.counters ?? new TunnelStats({ service: record.name, direction: 'inbound' }, this.observer) }
     this.services.set(record.name, service)
@@ -149,7 +125,7 @@ export class ExposeRegistry {
   }
 }
 
-function record ({ name, target, proto, allow, networks, proxyProtocol, publish, agent }: ExposeRecord): ExposeRecord {
+function record ({ name, target, proto, allow, networks, proxyProtocol, publish, agent }: ServiceRecord): ServiceRecord {
   return { name, target, proto, allow, networks, proxyProtocol, publish, ...(agent != null && { agent }) }
 }
 

@@ -1,19 +1,7 @@
 import { statusName } from '../../protocols/envelope/index.ts'
 import type { Status } from '../../protocols/envelope/index.ts'
 import type { TunnelCounters } from '../../protocols/tunnel/index.ts'
-
-export interface TunnelStatsView {
-  /** tunnels open now */
-  active: number
-  /** tunnels opened since the daemon started */
-  connections: number
-  /** bytes from the remote peer to the local end */
-  bytesIn: number
-  /** bytes from the local end to the remote peer */
-  bytesOut: number
-  /** failed tunnels by kind: a status name such as `unknown_service`, or `peer_unreachable`, `reset` */
-  failures: Record<string, number>
-}
+import type { TunnelStatsView } from '../control/api.ts'
 
 /** What a tunnel's numbers are about: cardinality-safe (no peer ids), so fit for metric labels. */
 export interface TunnelLabels {
