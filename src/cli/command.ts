@@ -23,10 +23,44 @@ export interface Command {
   summary: string
   /** the arguments after the command's name, e.g. `<peer> [--count N]` */
   usage: string
+  /** the long `--help`: what the flags do, and examples, as `tailscale <cmd> --help` gives */
+  help: CommandHelp
   options?: ParseArgsOptionsConfig
   /** how many positional arguments the command takes: [at least, at most] */
   positionals?: [number, number]
   run(input: CommandInput): Promise<void>
+}
+
+export interface CommandHelp {
+  /** what the summary leaves out */
+  notes?: string
+  /** [flag, what it does], in usage order; --data-dir, --json and --help are added */
+  flags?: Array<[string, string]>
+  examples: string[]
+}
+
+const COMMON_FLAGS: Array<[string, string]> = [
+  ['--data-dir DIR', 'the node\'s data directory (default $AGENTMESH_HOME, else ~/.agentmesh)'],
+  ['--json', 'print one JSON document on stdout and nothing else there'],
+  ['-h, --help', 'this help']
+]
+
+/** The text `agentmesh <command> --help` prints. */
+export function helpText (command: Command): string {
+  const flags = [...command.help.flags ?? [], ...COMMON_FLAGS]
+  const width = Math.max(...flags.map(([flag]) => flag.length)) + 2
+  return [
+    usageLine(command),
+    '',
+    `${command.summary[0]?.toUpperCase()}${command.summary.slice(1)}.`,
+    ...command.help.notes == null ? [] : ['', command.help.notes],
+    '',
+    'Flags:',
+    ...flags.map(([flag, what]) => `  ${flag.padEnd(width)}${what}`),
+    '',
+    'Examples:',
+    ...command.help.examples.map(example => `  ${example}`)
+  ].join('\n') + '\n'
 }
 
 const COMMON_OPTIONS: ParseArgsOptionsConfig = {

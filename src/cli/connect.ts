@@ -5,6 +5,15 @@ export const connectCommand: Command = {
   name: 'connect',
   summary: 'a local URL for an agent: the nearest member\'s with that skill or tool, or the one named; creates or reuses a forward on a free loopback port',
   usage: '--skill S | --tool T | <member>/<service> [--network NAME] [--json]',
+  help: {
+    notes: 'Prints the URL alone on stdout; a second call reuses the forward.',
+    flags: [
+      ['--skill S', 'the nearest A2A agent with this skill id or tag'],
+      ['--tool T', 'the nearest MCP server with this tool'],
+      ['--network NAME', 'look in this network only']
+    ],
+    examples: ['agentmesh connect --skill translate', 'agentmesh connect --tool add', 'agentmesh connect bob/translator --json']
+  },
   options: { skill: { type: 'string' }, tool: { type: 'string' }, network: { type: 'string' } },
   positionals: [0, 1],
   async run ({ client, json, values, positionals }) {

@@ -6,6 +6,13 @@ export const eventsCommand: Command = {
   name: 'events',
   summary: 'stream what happens on the node (peers, paths, relays, tunnel failures, trust) until interrupted',
   usage: '[--json] [--since SEQ]',
+  help: {
+    notes: 'Runs until interrupted.',
+    flags: [
+      ['--since SEQ', 'first replay the events after SEQ that the daemon still keeps (0: all of the last 500)']
+    ],
+    examples: ['agentmesh events', 'agentmesh events --json --since 0']
+  },
   options: { since: { type: 'string' } },
   async run ({ client, json, values }) {
     const since = values.since == null ? undefined : Number(values.since)

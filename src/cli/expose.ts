@@ -5,6 +5,19 @@ export const exposeCommand: Command = {
   name: 'expose',
   summary: 'offer a local TCP service under a name to the members of this node\'s networks and its trusted peers (--a2a, --mcp: an agent, found by its skills or tools)',
   usage: '<service> <host:port> [--proto tcp|http|grpc|ssh] [--allow <peerId|name|@group>]... [--network NAME]... [--proxy-protocol] [--publish] [--a2a | --mcp [--mcp-path /mcp]] [--json]',
+  help: {
+    flags: [
+      ['--proto tcp|http|grpc|ssh', 'the inner protocol, carried in the envelope (default tcp)'],
+      ['--allow PEER|NAME|@GROUP', 'only these peers, member names or groups (repeatable; default: every member and trusted peer)'],
+      ['--network NAME', 'offer it in this network only (repeatable; default: all of this node\'s networks)'],
+      ['--proxy-protocol', 'put a PROXY protocol v2 header naming the caller in front of each connection'],
+      ['--publish', 'list it in this node\'s member record, so members find it with services --all'],
+      ['--a2a', 'an A2A agent: its card is read from the service and its skills published'],
+      ['--mcp', 'an MCP server: its tools are listed and published'],
+      ['--mcp-path PATH', 'the MCP endpoint (default /mcp)']
+    ],
+    examples: ['agentmesh expose ssh 127.0.0.1:22 --proto ssh --allow @ops', 'agentmesh expose web 127.0.0.1:8080 --proto http --publish', 'agentmesh expose translator 127.0.0.1:9000 --a2a']
+  },
   options: {
     proto: { type: 'string' },
     allow: { type: 'string', multiple: true },

@@ -5,6 +5,14 @@ export const findCommand: Command = {
   name: 'find',
   summary: 'find the A2A agents (by skill id or tag) or MCP servers (by tool) that the members of this node\'s networks publish, nearest first',
   usage: '--skill S | --tool T [--network NAME] [--json]',
+  help: {
+    flags: [
+      ['--skill S', 'an A2A skill id or tag'],
+      ['--tool T', 'an MCP tool name'],
+      ['--network NAME', 'look in this network only']
+    ],
+    examples: ['agentmesh find --skill translate', 'agentmesh find --tool add --json']
+  },
   options: { skill: { type: 'string' }, tool: { type: 'string' }, network: { type: 'string' } },
   async run ({ client, json, values }) {
     const found = await client.findAgents({ skill: optionText(values.skill), tool: optionText(values.tool), network: optionText(values.network) })

@@ -5,6 +5,14 @@ export const forwardCommand: Command = {
   name: 'forward',
   summary: 'listen on a local port and tunnel each connection to <peer>/<service>',
   usage: '<[host:]port> <peer>/<service> [--network NAME] [--gateway|-g] [--json]',
+  help: {
+    notes: 'PEER is a peer id, a trusted or member name, or * (any member that publishes the service, nearest first). Port 0 takes a free port.',
+    flags: [
+      ['--network NAME', 'reach the service in this network (default: the first both nodes are in, else the allowlist)'],
+      ['--gateway, -g', 'allow a non-loopback listen address, as ssh -g']
+    ],
+    examples: ['agentmesh forward 2222 bob/ssh', 'agentmesh forward 127.0.0.1:8080 12D3KooW.../web', 'agentmesh forward 0 \'*/inference\' --json']
+  },
   positionals: [2, 2],
   options: {
     network: { type: 'string' },

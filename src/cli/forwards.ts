@@ -6,6 +6,9 @@ export const forwardsCommand: Command = {
   name: 'forwards',
   summary: 'list the local port forwards, with their counters',
   usage: '[--json]',
+  help: {
+    examples: ['agentmesh forwards', 'agentmesh forwards --json']
+  },
   async run ({ client, json }) {
     const forwards = await client.forwards()
     if (json) return printJson(forwards)

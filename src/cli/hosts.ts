@@ -5,6 +5,9 @@ export const hostsCommand: Command = {
   name: 'hosts',
   summary: 'print /etc/hosts lines for the mapped members: <address> <name>.<network>.mesh',
   usage: '[--json]',
+  help: {
+    examples: ['agentmesh hosts', 'agentmesh hosts | sudo tee -a /etc/hosts']
+  },
   async run ({ client, json }) {
     const lines = await client.hosts()
     if (json) return printJson(lines)

@@ -5,6 +5,9 @@ export const idCommand: Command = {
   name: 'id',
   summary: 'print this node\'s peer id and addresses',
   usage: '[--json]',
+  help: {
+    examples: ['agentmesh id', 'agentmesh id --json']
+  },
   async run ({ client, json }) {
     const id = await client.id()
     if (json) return printJson(id)

@@ -6,6 +6,17 @@ export const inviteCommand: Command = {
   name: 'invite',
   summary: 'sign a member certificate for a peer (admin only) and print its token for agentmesh join',
   usage: '<peerId> --name NAME [--groups a,b] [--ttl 30d] [--relay] [--network NAME] [--json]',
+  help: {
+    notes: 'Prints the token alone on stdout; the peer runs agentmesh join <token>.',
+    flags: [
+      ['--name NAME', 'the member\'s name (required)'],
+      ['--groups a,b', 'its groups'],
+      ['--ttl DURATION', 'validity: 45s, 90m, 12h, 30d, 2w, 1y (default 365d)'],
+      ['--relay', 'the role relay: a relay that serves the members'],
+      ['--network NAME', 'the network, when this node administers several']
+    ],
+    examples: ['agentmesh invite 12D3KooW... --name bob --groups ops --ttl 30d', 'agentmesh invite 12D3KooW... --name relay1 --relay']
+  },
   options: { name: { type: 'string' }, groups: { type: 'string' }, ttl: { type: 'string' }, relay: { type: 'boolean' }, network: { type: 'string' } },
   positionals: [1, 1],
   async run ({ client, json, values, positionals }) {

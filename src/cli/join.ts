@@ -5,6 +5,9 @@ export const joinCommand: Command = {
   name: 'join',
   summary: 'become a member of a network with a token from its admin (agentmesh invite), and bootstrap from the inviter',
   usage: '<token> [--json]',
+  help: {
+    examples: ['agentmesh join amtok1_...']
+  },
   positionals: [1, 1],
   async run ({ client, json, positionals }) {
     const joined = await client.join(positionals[0])

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { parseCommandArgs, usageLine, UsageError } from './command.ts'
+import { helpText, parseCommandArgs, usageLine, UsageError } from './command.ts'
 import { connectCommand } from './connect.ts'
 import { eventsCommand } from './events.ts'
 import { exposeCommand } from './expose.ts'
@@ -58,7 +58,7 @@ async function main (argv: string[]): Promise<number> {
   try {
     const input = parseCommandArgs(command, args, process.env)
     if (input === 'help') {
-      process.stdout.write(`${usageLine(command)}\n${command.summary}\n`)
+      process.stdout.write(helpText(command))
       return 0
     }
     await command.run(input)

@@ -6,6 +6,13 @@ export const mapCommand: Command = {
   name: 'map',
   summary: 'give a member a virtual loopback address (127.77.x.y) where each service it lets this node use listens on its own port; no name: list the maps',
   usage: '[<name>] [--network NAME] [--json]',
+  help: {
+    notes: 'Then curl http://<address>:8080/ or ssh <address> reach bob\'s services on their own ports.',
+    flags: [
+      ['--network NAME', 'the network the name is in']
+    ],
+    examples: ['agentmesh map bob --json', 'agentmesh map']
+  },
   options: { network: { type: 'string' } },
   positionals: [0, 1],
   async run ({ client, json, values, positionals }) {

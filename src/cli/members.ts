@@ -5,6 +5,9 @@ export const membersCommand: Command = {
   name: 'members',
   summary: 'list the members of this node\'s networks that it knows of: name, peer id, groups, expiry, online, path',
   usage: '[--json]',
+  help: {
+    examples: ['agentmesh members', 'agentmesh members --json']
+  },
   async run ({ client, json }) {
     const members = await client.members()
     if (json) return printJson(members)

@@ -5,6 +5,13 @@ export const networkCommand: Command = {
   name: 'network',
   summary: 'create a network this node administers (init), or list the networks it is in (ls)',
   usage: 'init <name> [--member-name NAME] | ls [--json]',
+  help: {
+    notes: 'init keeps the network key in network-keys/<name>.key (mode 0600): back it up like a CA key.',
+    flags: [
+      ['--member-name NAME', 'with init: this node\'s own name in the network (default: its name, else admin)']
+    ],
+    examples: ['agentmesh network init fleet', 'agentmesh network ls --json']
+  },
   options: { 'member-name': { type: 'string' } },
   positionals: [1, 2],
   async run ({ client, json, values, positionals }) {

@@ -5,6 +5,10 @@ export const peersCommand: Command = {
   name: 'peers',
   summary: 'list the peers this node knows, connected or found through the DHT',
   usage: '[--json]',
+  help: {
+    notes: 'CONNECTION is the path new tunnels take (direct or relayed); ENCRYPTION is that connection\'s (/noise or /tls/1.0.0).',
+    examples: ['agentmesh peers', 'agentmesh peers --json']
+  },
   async run ({ client, json }) {
     const peers = await client.peers()
     if (json) return printJson(peers)

@@ -7,6 +7,12 @@ export const pingCommand: Command = {
   name: 'ping',
   summary: 'measure the round trip to a peer (peer id or multiaddr) over libp2p ping',
   usage: '<peer> [--count N] [--json]',
+  help: {
+    flags: [
+      ['--count N', 'pings to send (default 3)']
+    ],
+    examples: ['agentmesh ping 12D3KooW...', 'agentmesh ping /ip4/127.0.0.1/tcp/4734/p2p/12D3KooW... --count 10']
+  },
   options: { count: { type: 'string', short: 'c', default: '3' } },
   positionals: [1, 1],
   async run ({ client, json, values, positionals }) {

@@ -6,6 +6,14 @@ export const renewCommand: Command = {
   name: 'renew',
   summary: 'reissue a member\'s certificate (admin only): a new validity, or new groups; the old one is revoked',
   usage: '<name|peerId> [--groups a,b] [--ttl 30d] [--network NAME] [--json]',
+  help: {
+    flags: [
+      ['--groups a,b', 'the new groups'],
+      ['--ttl DURATION', 'the new validity (default 365d)'],
+      ['--network NAME', 'the network, when this node administers several']
+    ],
+    examples: ['agentmesh renew bob --groups ops,dev', 'agentmesh renew 12D3KooW... --ttl 90d']
+  },
   options: { groups: { type: 'string' }, ttl: { type: 'string' }, network: { type: 'string' } },
   positionals: [1, 1],
   async run ({ client, json, values, positionals }) {

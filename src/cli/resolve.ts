@@ -5,6 +5,12 @@ export const resolveCommand: Command = {
   name: 'resolve',
   summary: 'look a member up by name: its peer id, groups, addresses and published services (from the DHT when unknown here)',
   usage: '<name> [--network NAME] [--json]',
+  help: {
+    flags: [
+      ['--network NAME', 'look in this network only']
+    ],
+    examples: ['agentmesh resolve bob', 'agentmesh resolve bob --network fleet --json']
+  },
   options: { network: { type: 'string' } },
   positionals: [1, 1],
   async run ({ client, json, values, positionals }) {

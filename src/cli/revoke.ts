@@ -5,6 +5,12 @@ export const revokeCommand: Command = {
   name: 'revoke',
   summary: 'revoke a member (admin only): every member refuses it within seconds',
   usage: '<name|peerId> [--network NAME] [--json]',
+  help: {
+    flags: [
+      ['--network NAME', 'the network, when this node administers several']
+    ],
+    examples: ['agentmesh revoke bob']
+  },
   options: { network: { type: 'string' } },
   positionals: [1, 1],
   async run ({ client, json, values, positionals }) {

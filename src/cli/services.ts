@@ -6,6 +6,12 @@ export const servicesCommand: Command = {
   name: 'services',
   summary: 'list the services this node exposes, with their state and counters; --all: also those the members of its networks publish',
   usage: '[--all] [--json]',
+  help: {
+    flags: [
+      ['--all', 'also the services the members of this node\'s networks publish, nearest first']
+    ],
+    examples: ['agentmesh services', 'agentmesh services --all --json']
+  },
   options: { all: { type: 'boolean' } },
   async run ({ client, json, values }) {
     if (values.all === true) {

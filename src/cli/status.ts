@@ -5,6 +5,9 @@ export const statusCommand: Command = {
   name: 'status',
   summary: 'show the node\'s identity, reachability, relays, services, forwards and peers',
   usage: '[--json]',
+  help: {
+    examples: ['agentmesh status', 'agentmesh status --json']
+  },
   async run ({ client, json }) {
     const status = await client.status()
     if (json) return printJson(status)

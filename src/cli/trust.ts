@@ -5,6 +5,14 @@ export const trustCommand: Command = {
   name: 'trust',
   summary: 'manage the peers allowed to tunnel to and from this node: add, rm, ls',
   usage: 'add <peerId> [--name NAME] [--groups a,b] | rm <peerId> | ls [--json]',
+  help: {
+    notes: 'Trust is mutual: each side adds the other. Members of a shared network need no trust add.',
+    flags: [
+      ['--name NAME', 'with add: the name the peer is known by here'],
+      ['--groups a,b', 'with add: its groups, for expose --allow @group']
+    ],
+    examples: ['agentmesh trust add 12D3KooW... --name laptop --groups ops', 'agentmesh trust rm 12D3KooW...', 'agentmesh trust ls --json']
+  },
   options: { name: { type: 'string' }, groups: { type: 'string' } },
   positionals: [1, 2],
   async run ({ client, json, values, positionals }) {

@@ -5,6 +5,9 @@ export const uiCommand: Command = {
   name: 'ui',
   summary: 'print the URL of the node\'s live dashboard (loopback only; the URL carries a secret made at each start)',
   usage: '[--json]',
+  help: {
+    examples: ['agentmesh ui', 'agentmesh ui --json']
+  },
   async run ({ client, json }) {
     const { url } = await client.ui()
     if (json) printJson({ url })

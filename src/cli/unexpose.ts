@@ -4,6 +4,9 @@ export const unexposeCommand: Command = {
   name: 'unexpose',
   summary: 'stop offering a service (tunnels already open run to their end)',
   usage: '<service>',
+  help: {
+    examples: ['agentmesh unexpose web']
+  },
   positionals: [1, 1],
   async run ({ client, positionals }) {
     await client.unexpose(positionals[0])

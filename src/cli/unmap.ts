@@ -5,6 +5,9 @@ export const unmapCommand: Command = {
   name: 'unmap',
   summary: 'remove a member\'s virtual address and the listeners on it',
   usage: '<name> [--json]',
+  help: {
+    examples: ['agentmesh unmap bob']
+  },
   positionals: [1, 1],
   async run ({ client, json, positionals }) {
     const removed = await client.unmap(positionals[0])
