@@ -130,13 +130,24 @@ describe('one daemon and its data directory', () => {
     const b = await TestDaemon.start({ bootstrap: id.addresses })
     cleanup.push(async () => b.destroy())
     const status = await cliJson(a.dataDir, ['status'])
-    for (const key of ['peerId', 'addresses', 'reachability', 'relays', 'services', 'forwards', 'peers']) {
-      assert.ok(key in status, `status has ${key}`)
-    }
+    // every key the README's `status` row documents, and no other
+    assert.deepEqual(Object.keys(status).sort(), ['addresses', 'dataDir', 'dhtMode', 'forwards', 'knownPeers', 'name', 'networks', 'peerId', 'peers', 'pid',
+      'reachability', 'relayService', 'relays', 'services', 'tunnelBuffers', 'uptimeSeconds', 'version'])
+    assert.equal(status.peerId, id.peerId)
+    assert.deepEqual(status.addresses, id.addresses)
     assert.equal(status.name, 'alpha')
+    assert.match(status.version, /^\d+\.\d+\.\d+/)
+    assert.equal(status.pid, a.pid)
+    assert.equal(status.dataDir, a.dataDir)
+    assert.ok(Number.isInteger(status.uptimeSeconds) && status.uptimeSeconds >= 0)
     assert.ok(['public', 'private', 'unknown'].includes(status.reachability))
+    assert.ok(['client', 'server'].includes(status.dhtMode))
+    assert.equal(status.relayService, null, 'not a relay')
     assert.ok(Array.isArray(status.relays) && Array.isArray(status.services) && Array.isArray(status.forwards))
+    assert.deepEqual(status.networks, [])
     assert.equal(typeof status.peers, 'number')
+    assert.ok(status.knownPeers >= status.peers)
+    assert.deepEqual(Object.keys(status.tunnelBuffers).sort(), ['budgetBytes', 'bufferedBytes', 'peakBytes', 'resets'])
 
     const bId = (await b.id()).peerId
     const ping = await cli(['ping', bId, '--count', '2', '--data-dir', a.dataDir])

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import { defaultLogger } from '@libp2p/logger'
 import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -35,8 +35,14 @@ describe('coalescingTcpWrites: a message of several buffers leaves a libp2p TCP 
   const received: Buffer[] = []
   let server: Awaited<ReturnType<typeof startTcpServer>>
 
-  it('as found: @libp2p/tcp writes each buffer on its own', async () => {
+  before(async () => {
     server = await startTcpServer(socket => { socket.on('data', chunk => received.push(chunk)) })
+  })
+
+  after(async () => { await server?.close() })
+
+  // the patch, once installed, stays for the process: this test runs first, or alone
+  it('as found: @libp2p/tcp writes each buffer on its own', async () => {
     const { connection, writes } = await libp2pTcpConnection(server.port)
     try {
       connection.send(new Uint8ArrayList(...message))
@@ -59,7 +65,6 @@ describe('coalescingTcpWrites: a message of several buffers leaves a libp2p TCP 
       assert.deepEqual(Buffer.concat(received.slice(before)), expected)
     } finally {
       connection.abort(new Error('test over'))
-      await server.close()
     }
   })
 })

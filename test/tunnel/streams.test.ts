@@ -249,7 +249,8 @@ describe('TCP semantics through a tunnel', () => {
       await sleep(200)
     }
     socket.destroy()
-    await within(`the service's connection to close (it is still open ${RESET_MS} ms after the client went away; it wrote ${(progress.bytes / MiB).toFixed(1)} MiB)`, RESET_MS, closed)
+    const ending = await within(`the service's connection to close (it is still open ${RESET_MS} ms after the client went away; it wrote ${(progress.bytes / MiB).toFixed(1)} MiB)`, RESET_MS, closed)
+    assert.notEqual(ending.error, undefined, `the service sees a reset, not a FIN (ended: ${ending.ended})`)
   })
 
   it('a reset by the service resets the client\'s connection', async () => {

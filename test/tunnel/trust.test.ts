@@ -76,6 +76,8 @@ describe('trust: deny by default', () => {
     })
     t.diagnostic(`C's forward counted ${JSON.stringify(view.failures)}`)
     for (const kind of Object.keys(view.failures)) assert.ok(FAILURE_KINDS.includes(kind), `failure kind '${kind}' is one of the contract's`)
+    // A resets an untrusted peer's stream before reading a byte of it (tunnel SPEC section 2, step 3.1)
+    assert.deepEqual(view.failures, { reset: failureCount(view.failures) })
     assert.equal(view.active, 0)
     assert.equal(view.bytesIn, 0, 'C received nothing')
     assert.equal(counting!.connections - probes, 0, 'the service behind A saw no connection')
@@ -99,13 +101,16 @@ describe('trust: deny by default', () => {
   it('a node opens no tunnel to a peer it does not trust', async t => {
     await agentmesh(c, ['trust', 'rm', aId])
     const before = counting!.connections
-    const failuresBefore = failureCount((await forwardView(c, fwd.port)).failures)
+    const countedBefore = (await forwardView(c, fwd.port)).failures
+    const failuresBefore = failureCount(countedBefore)
     await assertNothingGetsThrough()
     const view = await waitFor('C to count the failures', async () => {
       const entry = await forwardView(c, fwd.port)
       return failureCount(entry.failures) >= failuresBefore + ATTEMPTS ? entry : undefined
     })
     t.diagnostic(`C's forward counted ${JSON.stringify(view.failures)}`)
+    // C refuses to open a tunnel to a peer it does not trust, and counts it denied (tunnel SPEC section 5)
+    assert.equal((view.failures.denied ?? 0) - (countedBefore.denied ?? 0), failureCount(view.failures) - failuresBefore, 'every new failure is denied')
     assert.equal(counting!.connections, before, 'the service saw no new connection')
   })
 })
