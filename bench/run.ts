@@ -27,7 +27,7 @@ const BENCH_DIR = import.meta.dirname
  * need the machine to themselves; the other scripts under bench/ (dashboard-screenshot)
  * are run on their own.
  */
-const PARTS = ['envelope', 'connections', 'memory', 'requests', 'bulk', 'resolve']
+const PARTS = ['envelope', 'connections', 'memory', 'requests', 'relayed', 'bulk', 'resolve']
 /** No part may run longer than this. */
 const PART_TIMEOUT_MS = 5 * 60_000
 /** A full run must stay under 10 minutes. */

@@ -68,6 +68,16 @@ function connections (r: any): string[] {
   ]
 }
 
+function relayed (r: any): string[] {
+  const sizes = Object.values(r).filter((size: any) => size?.mib != null) as any[]
+  const mbps = (value: number): string => `${fmt(value, 1)} MB/s`
+  return [
+    `| copy through a forward, SHA-256 checked, median of ${r.rounds} alternating rounds | plain loopback TCP | agentmesh, direct | agentmesh, through a relay | relayed / TCP | relayed / direct agentmesh |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...sizes.map(size => `| ${size.mib} MiB | ${mbps(size.mbps.tcp)} | ${mbps(size.mbps.direct)} | ${mbps(size.mbps.relayed)} | ${fmt(size.ratios.relayedVsTcp * 100, 1)}% | ${fmt(size.ratios.relayedVsDirect)}x |`)
+  ]
+}
+
 function memory (r: any): string[] {
   const t = r.tunnels
   const stages = t.stages as Array<{ tunnels: number, rssKiB: { a: number, b: number } }>
@@ -105,6 +115,7 @@ function envelope (r: any): string[] {
 const SECTIONS: Record<string, { title: string, render: (results: any) => string[] }> = {
   bulk: { title: 'Bulk throughput', render: bulk },
   connections: { title: 'New connections', render: connections },
+  relayed: { title: 'The relayed path', render: relayed },
   memory: { title: 'Memory', render: memory },
   requests: { title: 'Requests', render: requests },
   envelope: { title: 'Envelope codec', render: envelope }
