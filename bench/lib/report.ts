@@ -45,6 +45,18 @@ function bulk (r: any): string[] {
   ]
 }
 
+/** New connections per second, 100 clients at once (absent from results older than the measure). */
+function connectionRate (rate: any): string[] {
+  if (rate == null) return []
+  return [
+    `| new connections per second, ${rate.clients} clients at once, each connecting, echoing 16 bytes and closing; median of ${rate.rounds} alternating ${rate.secondsPerRun} s rounds | direct | \`ssh -L\` | agentmesh |`,
+    '| --- | ---: | ---: | ---: |',
+    `| connections per second (failed) | ${fmt(rate.perSecond.direct, 0)} (${rate.failed.direct}) | ${fmt(rate.perSecond.sshL, 0)} (${rate.failed.sshL}) | ${fmt(rate.perSecond.agentmesh, 0)} (${rate.failed.agentmesh}), ${fmt(rate.agentmeshVsSshL)}x \`ssh -L\` |`,
+    `| CPU time per connection (ssh and sshd; both daemons) | | ${ms(rate.cpuMsPerConnection.sshL)} | ${ms(rate.cpuMsPerConnection.agentmesh)} |`,
+    ''
+  ]
+}
+
 function connections (r: any): string[] {
   const fb = r.firstByteMs
   const rt = r.roundTrips
@@ -56,6 +68,7 @@ function connections (r: any): string[] {
     `| p50 / p99 | ${ms(fb.direct.p50)} / ${ms(fb.direct.p99)} | ${ms(fb.sshL.p50)} / ${ms(fb.sshL.p99)} | ${ms(fb.agentmesh.p50)} / ${ms(fb.agentmesh.p99)} |`,
     `| CPU time per connection (ssh and sshd; both daemons) | | ${ms(r.cpuMsPerConnection.sshL)} | ${ms(r.cpuMsPerConnection.agentmesh)} |`,
     '',
+    ...connectionRate(r.newConnectionsPerSecond),
     `| first byte back on a new connection | round trips, by protocol | measured: (t(D) - t(0)) / 2D | t(0): loopback | t(D): ${d} ms each way |`,
     '| --- | ---: | ---: | ---: | ---: |',
     rtRow('direct TCP', rt.direct),
