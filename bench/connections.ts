@@ -4,7 +4,9 @@
  * 1. 200 sequential new TCP connections, each sending 1 byte to an echo service and
  *    reading it back: direct vs `ssh -L` vs agentmesh over a warm peer connection,
  *    p50/p99, in alternating rounds; a profiled daemon pair repeats the agentmesh run
- *    and its CPU profiles go to bench/results/profile-connections.md.
+ *    and its CPU profiles go to bench/results/profile-connections.md. Where the machine
+ *    can run nebula (lib/nebula.ts), the same rounds also connect between its two
+ *    network namespaces, over nebula and over the link under it.
  * 2. New connections per second through the same three paths: 100 clients at once, each
  *    opening short echo connections (connect, 16 bytes there and back, close) one after
  *    another for 5 s, in alternating rounds.
@@ -32,6 +34,7 @@ import { startEchoServer } from '../test/helpers/services/tcp.ts'
 import { connectionRate } from './lib/connection-rate.ts'
 import { hrtimeUs, profiledMeshPair, writeProfileReport } from './lib/cpu-profile.ts'
 import { DelayProxy } from './lib/delay-proxy.ts'
+import { nebulaHosts } from './lib/nebula.ts'
 import { firstByteMs, http2FirstByteMs } from './lib/first-byte.ts'
 import { runPart } from './lib/part.ts'
 import { connectedPeers, cpuSecondsOf, daemon, meshPair, progress, sshd, sshForward } from './lib/setup.ts'
@@ -130,21 +133,32 @@ await runPart(async scope => {
   // the processes that carry each path besides the bench's own client and echo service
   const carriers: Record<Path, number[]> = { direct: [], sshL: [ssh.pid, server.process.pid as number], agentmesh: [pair.a.pid, pair.b.pid] }
 
-  // 1. sequential new connections, warm paths, no added delay
-  const times: Record<Path, number[]> = { direct: [], sshL: [], agentmesh: [] }
-  const cpuUsed: Record<Path, number> = { direct: 0, sshL: 0, agentmesh: 0 }
-  for (const path of PATHS) await firstByteMs(ports[path], WARM_UP)
+  // 1. sequential new connections, warm paths, no added delay; and nebula's, where it runs
+  const sequential: Record<string, { connections: (count: number) => Promise<number[]>, carriers: number[] }> = Object.fromEntries(PATHS.map(path =>
+    [path, { connections: async (count: number) => firstByteMs(ports[path], count), carriers: carriers[path] }]))
+  const nebula = await nebulaHosts(scope)
+  if ('missing' in nebula) {
+    progress('connections', `nebula not measured: ${nebula.missing}`)
+  } else {
+    sequential.link = { connections: async count => nebula.firstByteMs(nebula.addresses.link, count), carriers: [] }
+    sequential.nebula = { connections: async count => nebula.firstByteMs(nebula.addresses.nebula, count), carriers: nebula.pids }
+  }
+  const sequentialPaths = Object.keys(sequential)
+  const times: Record<string, number[]> = Object.fromEntries(sequentialPaths.map(path => [path, []]))
+  const cpuUsed: Record<string, number> = Object.fromEntries(sequentialPaths.map(path => [path, 0]))
+  for (const path of sequentialPaths) await sequential[path].connections(WARM_UP)
   for (let r = 0; r < ROUNDS; r++) {
-    for (const path of rotate([...PATHS], r)) {
-      const before = await cpuSecondsOf(carriers[path])
-      times[path].push(...await firstByteMs(ports[path], CONNECTIONS / ROUNDS))
-      cpuUsed[path] += await cpuSecondsOf(carriers[path]) - before
+    for (const path of rotate(sequentialPaths, r)) {
+      const { connections, carriers: carrying } = sequential[path]
+      const before = await cpuSecondsOf(carrying)
+      times[path].push(...await connections(CONNECTIONS / ROUNDS))
+      cpuUsed[path] += await cpuSecondsOf(carrying) - before
     }
   }
-  const firstByte = Object.fromEntries(PATHS.map(path => [path, latencySummary(times[path])])) as Record<Path, ReturnType<typeof latencySummary>>
+  const firstByte: Record<string, ReturnType<typeof latencySummary>> = Object.fromEntries(sequentialPaths.map(path => [path, latencySummary(times[path])]))
   // CPU time per connection holds up where latency does not when other work shares the cores (10 ms ticks, summed over all connections)
-  const cpuMsPerConnection = { sshL: round(cpuUsed.sshL * 1000 / CONNECTIONS), agentmesh: round(cpuUsed.agentmesh * 1000 / CONNECTIONS) }
-  progress('connections', `first byte p50: ${PATHS.map(path => `${path} ${firstByte[path].p50} ms`).join(', ')}`)
+  const cpuMsPerConnection = Object.fromEntries(sequentialPaths.filter(path => sequential[path].carriers.length > 0).map(path => [path, round(cpuUsed[path] * 1000 / CONNECTIONS)]))
+  progress('connections', `first byte p50: ${sequentialPaths.map(path => `${path} ${firstByte[path].p50} ms`).join(', ')}`)
 
   // 2. new connections per second, many clients at once
   const rates: Record<Path, ConnectionRate[]> = { direct: [], sshL: [], agentmesh: [] }
@@ -280,6 +294,7 @@ await runPart(async scope => {
       rounds: ROUNDS,
       firstByteMs: firstByte,
       cpuMsPerConnection,
+      nebula: 'missing' in nebula ? { missing: nebula.missing } : nebula.about,
       newConnectionsPerSecond,
       roundTrips: { delayMsEachWay: DELAY_MS, samples: RTT_SAMPLES, ...roundTrips },
       profile: { p50UnderProfiler: latencySummary(profiledTimes).p50, ...profile }
