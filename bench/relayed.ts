@@ -86,7 +86,7 @@ async function assertRelayed (b: TestDaemon, aId: string, when: string): Promise
   if (view?.connection !== 'relayed') throw new Error(`${when}, B reaches A ${view?.connection ?? 'not at all'} (transport ${view?.transport}), not relayed: the relayed figures would not be the relay's`)
 }
 
-/** Relay R, A reachable only through it, B forwarding to A's service over the circuit. Returns B's forward port. */
+/** Relay R, A reachable only through it, B forwarding to A's service over the circuit: B's forward port, and what `assertRelayed` needs. */
 async function relayedForward (scope: Scope, target: string): Promise<{ port: number, b: TestDaemon, aId: string }> {
   const relay = await daemon(scope, { args: ['--relay'] })
   const relayIdentity = await relay.id()
