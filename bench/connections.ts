@@ -4,8 +4,13 @@
  * 1. 200 sequential new TCP connections, each sending 1 byte to an echo service and
  *    reading it back: direct vs `ssh -L` vs agentmesh over a warm peer connection,
  *    p50/p99, in alternating rounds; a profiled daemon pair repeats the agentmesh run
- *    and its CPU profiles go to bench/results/profile-connections.md.
- * 2. Round trips, counted and measured: every path also runs through a user-space delay
+ *    and its CPU profiles go to bench/results/profile-connections.md. Where the machine
+ *    can run nebula (lib/nebula.ts), the same rounds also connect between its two
+ *    network namespaces, over nebula and over the link under it.
+ * 2. New connections per second through the same three paths: 100 clients at once, each
+ *    opening short echo connections (connect, 16 bytes there and back, close) one after
+ *    another for 5 s, in alternating rounds.
+ * 3. Round trips, counted and measured: every path also runs through a user-space delay
  *    link (`lib/delay-proxy.ts`, D ms each way) and (t_D - t_0) / 2D is the measured
  *    round-trip count: the warm paths above, an agentmesh cold start (a new libp2p
  *    connection, then the first byte through the tunnel) and a fresh HTTP/2-over-TLS 1.3
@@ -26,12 +31,15 @@ import { join } from 'node:path'
 import { freePort, tempDir, waitFor } from '../test/helpers/daemon.ts'
 import { agentmesh, expose, forward, trust } from '../test/helpers/services/mesh.ts'
 import { startEchoServer } from '../test/helpers/services/tcp.ts'
+import { connectionRate } from './lib/connection-rate.ts'
 import { hrtimeUs, profiledMeshPair, writeProfileReport } from './lib/cpu-profile.ts'
 import { DelayProxy } from './lib/delay-proxy.ts'
+import { nebulaHosts } from './lib/nebula.ts'
 import { firstByteMs, http2FirstByteMs } from './lib/first-byte.ts'
 import { runPart } from './lib/part.ts'
 import { connectedPeers, cpuSecondsOf, daemon, meshPair, progress, sshd, sshForward } from './lib/setup.ts'
 import { latencySummary, median, rotate, round } from './lib/stats.ts'
+import type { ConnectionRate } from './lib/connection-rate.ts'
 import type { Scope } from './lib/setup.ts'
 import type { Target } from './lib/part.ts'
 import type { TestDaemon } from '../test/helpers/daemon.ts'
@@ -45,6 +53,10 @@ const WARM_UP = 50
 const DELAY_MS = 40
 /** samples per path and delay for the round-trip counts */
 const RTT_SAMPLES = 7
+/** new connections per second: clients at once, seconds per run, rounds */
+const RATE_CLIENTS = 100
+const RATE_SECONDS = 5
+const RATE_ROUNDS = 3
 
 const PATHS = ['direct', 'sshL', 'agentmesh'] as const
 type Path = typeof PATHS[number]
@@ -121,23 +133,59 @@ await runPart(async scope => {
   // the processes that carry each path besides the bench's own client and echo service
   const carriers: Record<Path, number[]> = { direct: [], sshL: [ssh.pid, server.process.pid as number], agentmesh: [pair.a.pid, pair.b.pid] }
 
-  // 1. sequential new connections, warm paths, no added delay
-  const times: Record<Path, number[]> = { direct: [], sshL: [], agentmesh: [] }
-  const cpuUsed: Record<Path, number> = { direct: 0, sshL: 0, agentmesh: 0 }
-  for (const path of PATHS) await firstByteMs(ports[path], WARM_UP)
+  // 1. sequential new connections, warm paths, no added delay; and nebula's, where it runs
+  const sequential: Record<string, { connections: (count: number) => Promise<number[]>, carriers: number[] }> = Object.fromEntries(PATHS.map(path =>
+    [path, { connections: async (count: number) => firstByteMs(ports[path], count), carriers: carriers[path] }]))
+  const nebula = await nebulaHosts(scope)
+  if ('missing' in nebula) {
+    progress('connections', `nebula not measured: ${nebula.missing}`)
+  } else {
+    sequential.link = { connections: async count => nebula.firstByteMs(nebula.addresses.link, count), carriers: [] }
+    sequential.nebula = { connections: async count => nebula.firstByteMs(nebula.addresses.nebula, count), carriers: nebula.pids }
+  }
+  const sequentialPaths = Object.keys(sequential)
+  const times: Record<string, number[]> = Object.fromEntries(sequentialPaths.map(path => [path, []]))
+  const cpuUsed: Record<string, number> = Object.fromEntries(sequentialPaths.map(path => [path, 0]))
+  for (const path of sequentialPaths) await sequential[path].connections(WARM_UP)
   for (let r = 0; r < ROUNDS; r++) {
-    for (const path of rotate([...PATHS], r)) {
-      const before = await cpuSecondsOf(carriers[path])
-      times[path].push(...await firstByteMs(ports[path], CONNECTIONS / ROUNDS))
-      cpuUsed[path] += await cpuSecondsOf(carriers[path]) - before
+    for (const path of rotate(sequentialPaths, r)) {
+      const { connections, carriers: carrying } = sequential[path]
+      const before = await cpuSecondsOf(carrying)
+      times[path].push(...await connections(CONNECTIONS / ROUNDS))
+      cpuUsed[path] += await cpuSecondsOf(carrying) - before
     }
   }
-  const firstByte = Object.fromEntries(PATHS.map(path => [path, latencySummary(times[path])])) as Record<Path, ReturnType<typeof latencySummary>>
+  const firstByte: Record<string, ReturnType<typeof latencySummary>> = Object.fromEntries(sequentialPaths.map(path => [path, latencySummary(times[path])]))
   // CPU time per connection holds up where latency does not when other work shares the cores (10 ms ticks, summed over all connections)
-  const cpuMsPerConnection = { sshL: round(cpuUsed.sshL * 1000 / CONNECTIONS), agentmesh: round(cpuUsed.agentmesh * 1000 / CONNECTIONS) }
-  progress('connections', `first byte p50: ${PATHS.map(path => `${path} ${firstByte[path].p50} ms`).join(', ')}`)
+  const cpuMsPerConnection = Object.fromEntries(sequentialPaths.filter(path => sequential[path].carriers.length > 0).map(path => [path, round(cpuUsed[path] * 1000 / CONNECTIONS)]))
+  progress('connections', `first byte p50: ${sequentialPaths.map(path => `${path} ${firstByte[path].p50} ms`).join(', ')}`)
 
-  // 2. round trips through the delay link
+  // 2. new connections per second, many clients at once
+  const rates: Record<Path, ConnectionRate[]> = { direct: [], sshL: [], agentmesh: [] }
+  const rateCpu: Record<Path, number> = { direct: 0, sshL: 0, agentmesh: 0 }
+  for (const path of PATHS) await connectionRate(ports[path], RATE_CLIENTS, 1)
+  for (let r = 0; r < RATE_ROUNDS; r++) {
+    for (const path of rotate([...PATHS], r)) {
+      const before = await cpuSecondsOf(carriers[path])
+      const rate = await connectionRate(ports[path], RATE_CLIENTS, RATE_SECONDS)
+      rateCpu[path] += await cpuSecondsOf(carriers[path]) - before
+      rates[path].push(rate)
+      progress('connections', `round ${r + 1}/${RATE_ROUNDS}, ${RATE_CLIENTS} clients, ${path}: ${Math.round(rate.perSecond)} connections/s${rate.failed === 0 ? '' : `, ${rate.failed} failed (${JSON.stringify(rate.errors)})`}`)
+    }
+  }
+  const completed = (path: Path): number => rates[path].reduce((sum, rate) => sum + rate.completed, 0)
+  const newConnectionsPerSecond = {
+    clients: RATE_CLIENTS,
+    secondsPerRun: RATE_SECONDS,
+    rounds: RATE_ROUNDS,
+    perSecond: Object.fromEntries(PATHS.map(path => [path, round(median(rates[path].map(rate => rate.perSecond)), 0)])) as Record<Path, number>,
+    agentmeshVsSshL: round(median(rates.agentmesh.map((rate, i) => rate.perSecond / (rates.sshL[i] as ConnectionRate).perSecond))),
+    failed: Object.fromEntries(PATHS.map(path => [path, rates[path].reduce((sum, rate) => sum + rate.failed, 0)])) as Record<Path, number>,
+    runs: Object.fromEntries(PATHS.map(path => [path, rates[path].map(rate => ({ ...rate, perSecond: round(rate.perSecond, 0) }))])),
+    cpuMsPerConnection: { sshL: round(rateCpu.sshL * 1000 / completed('sshL'), 3), agentmesh: round(rateCpu.agentmesh * 1000 / completed('agentmesh'), 3) }
+  }
+
+  // 3. round trips through the delay link
   const tls = await certificate(scope)
   const meshListenPort = await freePort()
   const proxies = {
@@ -206,7 +254,7 @@ await runPart(async scope => {
   }))
   progress('connections', `round trips measured: ${kinds.map(kind => `${kind} ${roundTrips[kind]?.measured}`).join(', ')}`)
 
-  // 3. the agentmesh run again on a profiled pair
+  // 4. the agentmesh run again on a profiled pair
   const profiled = await profiledMeshPair(scope, 100)
   const profiledPort = await profiled.tunnel('echo', echo.target)
   await firstByteMs(profiledPort, WARM_UP)
@@ -233,6 +281,12 @@ await runPart(async scope => {
     target: '<= ssh -L',
     value: `${roundTrips.agentmesh?.msAtDelay} ms vs ${roundTrips.sshL?.msAtDelay} ms`,
     met: (roundTrips.agentmesh?.msAtDelay ?? Infinity) <= (roundTrips.sshL?.msAtDelay ?? 0)
+  }, {
+    id: 'new-tunnels-per-second',
+    what: `new connections per second through one forward, ${RATE_CLIENTS} clients at once opening short echo connections (median of ${RATE_ROUNDS} alternating ${RATE_SECONDS} s rounds): agentmesh vs ssh -L`,
+    target: '>= ssh -L',
+    value: `${newConnectionsPerSecond.perSecond.agentmesh}/s vs ${newConnectionsPerSecond.perSecond.sshL}/s (${newConnectionsPerSecond.agentmeshVsSshL}x)`,
+    met: newConnectionsPerSecond.agentmeshVsSshL >= 1
   }]
   return {
     results: {
@@ -240,6 +294,8 @@ await runPart(async scope => {
       rounds: ROUNDS,
       firstByteMs: firstByte,
       cpuMsPerConnection,
+      nebula: 'missing' in nebula ? { missing: nebula.missing } : nebula.about,
+      newConnectionsPerSecond,
       roundTrips: { delayMsEachWay: DELAY_MS, samples: RTT_SAMPLES, ...roundTrips },
       profile: { p50UnderProfiler: latencySummary(profiledTimes).p50, ...profile }
     },

@@ -5,13 +5,13 @@ import { connect } from 'node:net'
 
 const TIMEOUT_MS = 10_000
 
-/** Milliseconds from `connect()` to the echoed byte, for `count` sequential new connections to 127.0.0.1:port. */
-export async function firstByteMs (port: number, count: number): Promise<number[]> {
+/** Milliseconds from `connect()` to the echoed byte, for `count` sequential new connections to host:port. */
+export async function firstByteMs (port: number, count: number, host = '127.0.0.1'): Promise<number[]> {
   const times: number[] = []
   for (let i = 0; i < count; i++) {
     times.push(await new Promise<number>((resolve, reject) => {
       const started = performance.now()
-      const socket = connect({ port, host: '127.0.0.1', noDelay: true }, () => { socket.write('x') })
+      const socket = connect({ port, host, noDelay: true }, () => { socket.write('x') })
       socket.setTimeout(TIMEOUT_MS, () => { socket.destroy(new Error(`no reply through port ${port} within ${TIMEOUT_MS} ms`)) })
       socket.once('data', () => {
         resolve(performance.now() - started)

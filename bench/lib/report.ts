@@ -34,6 +34,23 @@ const gbps = (value: number): string => `${fmt(value)} Gbit/s`
 const ms = (value: number): string => `${fmt(value)} ms`
 const mib = (kib: number): string => `${fmt(kib / 1024, 1)} MiB`
 
+/**
+ * Nebula's table under a part's own (absent from results older than the measure): its
+ * figures between two network namespaces, next to the link it runs on, or why it did not run.
+ */
+function nebula (about: any, header: string, rows: () => string[]): string[] {
+  if (about == null) return []
+  if (about.missing != null) return ['', `Nebula not measured: ${about.missing}.`]
+  return [
+    '',
+    `| nebula ${about.version} between two network namespaces, in the same rounds: ${header} | the link under it | nebula |`,
+    '| --- | ---: | ---: |',
+    ...rows(),
+    '',
+    `Nebula's hosts: ${about.setup}. \`ssh -L\` and agentmesh run on loopback.`
+  ]
+}
+
 function bulk (r: any): string[] {
   const row = (label: string, flow: any): string => `| ${label} | ${gbps(flow.gbps.raw)} | ${gbps(flow.gbps.sshL)} | ${gbps(flow.gbps.agentmesh)} | ${fmt(flow.ratios.agentmeshVsSshL)}x |`
   return [
@@ -41,7 +58,24 @@ function bulk (r: any): string[] {
     '| --- | ---: | ---: | ---: | ---: |',
     row('one flow', r.singleFlow),
     row('four parallel flows', r.flows4),
-    `| CPU seconds per GiB carried, one flow (ssh and sshd; both daemons) | | ${fmt(r.singleFlow.cpuSecondsPerGiB.sshL)} | ${fmt(r.singleFlow.cpuSecondsPerGiB.agentmesh)} | ${fmt(r.singleFlow.cpuSecondsPerGiB.agentmesh / r.singleFlow.cpuSecondsPerGiB.sshL)}x |`
+    `| CPU seconds per GiB carried, one flow (ssh and sshd; both daemons) | | ${fmt(r.singleFlow.cpuSecondsPerGiB.sshL)} | ${fmt(r.singleFlow.cpuSecondsPerGiB.agentmesh)} | ${fmt(r.singleFlow.cpuSecondsPerGiB.agentmesh / r.singleFlow.cpuSecondsPerGiB.sshL)}x |`,
+    ...nebula(r.nebula, 'iperf3', () => [
+      ...[['one flow', r.singleFlow], ['four parallel flows', r.flows4]].map(([label, flow]) =>
+        `| ${label} (agentmesh / nebula within a round: ${fmt(flow.ratios.agentmeshVsNebula)}x) | ${gbps(flow.gbps.link)} | ${gbps(flow.gbps.nebula)} |`),
+      `| CPU seconds per GiB carried, one flow (both nebula processes) | | ${fmt(r.singleFlow.cpuSecondsPerGiB.nebula)} |`
+    ])
+  ]
+}
+
+/** New connections per second, 100 clients at once (absent from results older than the measure). */
+function connectionRate (rate: any): string[] {
+  if (rate == null) return []
+  return [
+    `| new connections per second, ${rate.clients} clients at once, each connecting, echoing 16 bytes and closing; median of ${rate.rounds} alternating ${rate.secondsPerRun} s rounds | direct | \`ssh -L\` | agentmesh |`,
+    '| --- | ---: | ---: | ---: |',
+    `| connections per second (failed) | ${fmt(rate.perSecond.direct, 0)} (${rate.failed.direct}) | ${fmt(rate.perSecond.sshL, 0)} (${rate.failed.sshL}) | ${fmt(rate.perSecond.agentmesh, 0)} (${rate.failed.agentmesh}), ${fmt(rate.agentmeshVsSshL)}x \`ssh -L\` |`,
+    `| CPU time per connection (ssh and sshd; both daemons) | | ${ms(rate.cpuMsPerConnection.sshL)} | ${ms(rate.cpuMsPerConnection.agentmesh)} |`,
+    ''
   ]
 }
 
@@ -55,7 +89,12 @@ function connections (r: any): string[] {
     '| --- | ---: | ---: | ---: |',
     `| p50 / p99 | ${ms(fb.direct.p50)} / ${ms(fb.direct.p99)} | ${ms(fb.sshL.p50)} / ${ms(fb.sshL.p99)} | ${ms(fb.agentmesh.p50)} / ${ms(fb.agentmesh.p99)} |`,
     `| CPU time per connection (ssh and sshd; both daemons) | | ${ms(r.cpuMsPerConnection.sshL)} | ${ms(r.cpuMsPerConnection.agentmesh)} |`,
+    ...nebula(r.nebula, `${r.connections} sequential new connections`, () => [
+      `| p50 / p99 | ${ms(fb.link?.p50)} / ${ms(fb.link?.p99)} | ${ms(fb.nebula?.p50)} / ${ms(fb.nebula?.p99)} |`,
+      `| CPU time per connection (both nebula processes) | | ${ms(r.cpuMsPerConnection.nebula)} |`
+    ]),
     '',
+    ...connectionRate(r.newConnectionsPerSecond),
     `| first byte back on a new connection | round trips, by protocol | measured: (t(D) - t(0)) / 2D | t(0): loopback | t(D): ${d} ms each way |`,
     '| --- | ---: | ---: | ---: | ---: |',
     rtRow('direct TCP', rt.direct),
@@ -65,6 +104,16 @@ function connections (r: any): string[] {
     rtRow('HTTP/2 over TLS 1.3, new connection (node `http2`)', rt.http2TlsCold),
     '',
     `Round trips are added by a user-space delay link (a TCP proxy holding each chunk ${d} ms each way, and the client's first bytes until the TCP handshake would have completed); median of ${rt.samples} alternating samples per delay.`
+  ]
+}
+
+function relayed (r: any): string[] {
+  const sizes = Object.values(r).filter((size: any) => size?.mib != null) as any[]
+  const mbps = (value: number): string => `${fmt(value, 1)} MB/s`
+  return [
+    `| copy through a forward, SHA-256 checked, median of ${r.rounds} alternating rounds | plain loopback TCP | agentmesh, direct | agentmesh, through a relay | relayed / TCP | relayed / direct agentmesh |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
+    ...sizes.map(size => `| ${size.mib} MiB | ${mbps(size.mbps.tcp)} | ${mbps(size.mbps.direct)} | ${mbps(size.mbps.relayed)} | ${fmt(size.ratios.relayedVsTcp * 100, 1)}% | ${fmt(size.ratios.relayedVsDirect)}x |`)
   ]
 }
 
@@ -114,6 +163,7 @@ function encryption (r: any): string[] {
 const SECTIONS: Record<string, { title: string, render: (results: any) => string[] }> = {
   bulk: { title: 'Bulk throughput', render: bulk },
   connections: { title: 'New connections', render: connections },
+  relayed: { title: 'The relayed path', render: relayed },
   memory: { title: 'Memory', render: memory },
   requests: { title: 'Requests', render: requests },
   envelope: { title: 'Envelope codec', render: envelope },
