@@ -4,8 +4,9 @@
 // each module (and V8's code for it), keyed by the source's hash. A start then neither
 // loads Node's TypeScript stripper (about 17 MiB of RSS for the life of the process) nor
 // strips or compiles anything again; the first run after a change fills the cache.
+// AGENTMESH_COMPILE_CACHE puts the cache elsewhere.
 import { enableCompileCache } from 'node:module'
 import { join } from 'node:path'
 
-enableCompileCache(join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'agentmesh'))
+enableCompileCache(process.env.AGENTMESH_COMPILE_CACHE ?? join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'agentmesh'))
 await import('./main.ts')
