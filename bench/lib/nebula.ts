@@ -17,7 +17,8 @@ import { access, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir, waitFor } from '../../test/helpers/daemon.ts'
 import { NatLab } from '../../test/natlab/lab.ts'
-import { missingTool, run } from '../../test/helpers/services/process.ts'
+import { run } from '../../test/helpers/services/process.ts'
+import { missingTool } from '../../test/helpers/services/tools.ts'
 import { progress } from './setup.ts'
 import type { RunOptions, RunResult } from '../../test/helpers/services/process.ts'
 import type { Scope } from './setup.ts'
@@ -48,7 +49,7 @@ export interface NebulaHosts {
 /** Why nebula cannot run on this machine before anything is started, or false. */
 async function missing (): Promise<string | false> {
   if (process.getuid?.() !== 0) return 'not root: nebula needs network namespaces and tun devices'
-  const tool = missingTool('nebula', ['-version'], 'nebula') || missingTool('nebula-cert', ['-version'], 'nebula') || missingTool('ip', ['-V'], 'iproute2')
+  const tool = missingTool('nebula', 'nebula') || missingTool('nebula-cert', 'nebula') || missingTool('ip', 'iproute2')
   if (tool !== false) return tool
   try {
     await access('/dev/net/tun', constants.R_OK | constants.W_OK)

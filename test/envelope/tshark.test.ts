@@ -12,6 +12,7 @@ import { join } from 'node:path'
 import { describe, it } from 'node:test'
 import fc from 'fast-check'
 import { encodeEnvelope, ProtocolType } from '../../protocols/envelope/index.ts'
+import { missingTool } from '../helpers/services/tools.ts'
 import type { EnvelopeHeader, RawOption } from '../../protocols/envelope/index.ts'
 import { skippableOption } from './arbitraries.ts'
 import { concatBytes, specExample } from './helpers.ts'
@@ -24,8 +25,7 @@ const FIELDS = [
   'geneve.vni', 'geneve.option.length', 'geneve.option.class', 'geneve.option.type', 'data.data'
 ] as const
 
-const tsharkMissing = spawnSync('tshark', ['--version']).error !== undefined
-const skip = tsharkMissing ? 'tshark is not installed (apt-get install tshark)' : false
+const skip = missingTool('tshark', 'tshark')
 
 /** What a Geneve reader should see in one envelope. */
 interface Seen {

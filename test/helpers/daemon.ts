@@ -99,7 +99,8 @@ export class TestDaemon {
     try {
       await waitFor(`the daemon on ${dataDir} to answer`, async () => {
         if (child.exitCode != null) throw new Error(`daemon exited ${child.exitCode}: ${daemon.stderr}`)
-        return client.id()
+        // its own answer: a daemon already running on this data directory answers too, while this one exits
+        return (await client.status()).pid === child.pid ? true : undefined
       }, 20_000, 100)
     } catch (err) {
       await daemon.stop('SIGKILL')

@@ -13,13 +13,13 @@ import { after, before, describe, it } from 'node:test'
 import { TestDaemon, waitFor } from '../helpers/daemon.ts'
 import { echoProbe, enrol, forwardFailures, forwardTo, membersOf, networksOf, peersOf } from '../helpers/membership.ts'
 import { agentmesh } from '../helpers/services/mesh.ts'
-import { missingTool } from '../helpers/services/process.ts'
 import { startEchoServer } from '../helpers/services/tcp.ts'
+import { missingTool } from '../helpers/services/tools.ts'
 import type { Server } from 'node:http'
 import type { TcpService } from '../helpers/services/tcp.ts'
 
 const BODY = 'bob\'s web page, through the mesh\n'
-const curlMissing = missingTool('curl', ['--version'], 'curl')
+const curlMissing = missingTool('curl', 'curl')
 
 async function curl (port: number): Promise<{ code: number, body: string }> {
   return new Promise(resolve => {

@@ -2,15 +2,14 @@ import assert from 'node:assert/strict'
 import { execFile, spawnSync } from 'node:child_process'
 import { createSocket } from 'node:dgram'
 import { once } from 'node:events'
-import { accessSync, constants } from 'node:fs'
 import { createRequire } from 'node:module'
-import { delimiter, join } from 'node:path'
 import { describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import {
   AttributeType, decodeXorMappedAddress, encodeBindingSuccess, MessageType, readMessage, StunServer
 } from '../../src/nat/stun/index.ts'
+import { missingTool } from '../helpers/services/tools.ts'
 import { ERROR_420, hex, RFC5769_REQUEST, toHex, TRANSACTION_ID } from './vectors.ts'
 import type { MappedAddress } from '../../src/nat/stun/index.ts'
 import type { TestContext } from 'node:test'
@@ -66,17 +65,6 @@ async function canBind (type: SocketType, host: string): Promise<boolean> {
   } finally {
     socket.close()
   }
-}
-
-function onPath (command: string): boolean {
-  return (process.env.PATH ?? '').split(delimiter).some(dir => {
-    try {
-      accessSync(join(dir, command), constants.X_OK)
-      return true
-    } catch {
-      return false
-    }
-  })
 }
 
 const ipv6Loopback = await canBind('udp6', '::1')
@@ -147,11 +135,7 @@ describe('StunServer on loopback', () => {
     assert.deepEqual(server.counters, { answered: 1, discarded: garbage.length })
   })
 
-  it('drops a datagram forged with source port 0, which dgram cannot answer', async t => {
-    if (!onPath('python3')) {
-      t.skip('python3 not installed')
-      return
-    }
+  it('drops a datagram forged with source port 0, which dgram cannot answer', { skip: missingTool('python3', 'python3') }, async t => {
     const { server, port } = await startServer(t, '127.0.0.1')
     // a raw socket is the only way to send from port 0; UDP checksum 0 means "none" over IPv4
     const forge = `import socket, struct, sys
@@ -191,8 +175,7 @@ s.sendto(struct.pack('!HHHH', 0, int(sys.argv[1]), 8 + len(data), 0) + data, ('1
 })
 
 describe('real STUN clients', () => {
-  it('coturn\'s turnutils_stunclient reads a reflexive address on 127.0.0.1', async t => {
-    if (spawnSync('turnutils_stunclient', [], { stdio: 'ignore' }).error != null) return t.skip('turnutils_stunclient is not installed (apt-get install coturn)')
+  it('coturn\'s turnutils_stunclient reads a reflexive address on 127.0.0.1', { skip: missingTool('turnutils_stunclient', 'coturn') }, async t => {
     const { server, port } = await startServer(t, '127.0.0.1')
     const { stdout } = await promisify(execFile)('turnutils_stunclient', ['-p', String(port), '127.0.0.1'], { timeout: TOOL_MS })
     t.diagnostic(stdout.trim().replaceAll('\n', ' | '))

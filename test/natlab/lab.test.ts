@@ -9,7 +9,7 @@ import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { labMissing, NatLab } from './lab.ts'
 
-const missing = await labMissing()
+const missing = labMissing()
 
 /** A TCP server answering each connection with the address and port it came from. */
 const WHOAMI = "const net = require('net'); for (const port of [7000, 7001]) net.createServer(s => s.end(s.remoteAddress + ':' + s.remotePort)).listen(port, '0.0.0.0')"

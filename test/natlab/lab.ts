@@ -16,6 +16,7 @@
  * state they are in.
  */
 import { execFile, execFileSync, spawn } from 'node:child_process'
+import { missingTool } from '../helpers/services/tools.ts'
 import type { ChildProcess, SpawnOptions } from 'node:child_process'
 
 export type NatKind = 'public' | 'cone' | 'symmetric'
@@ -48,16 +49,9 @@ async function sh (command: string, args: string[]): Promise<string> {
 const inNs = async (namespace: string, command: string, ...args: string[]): Promise<string> => sh('ip', ['netns', 'exec', namespace, command, ...args])
 
 /** Why the lab cannot run here, or false when it can. */
-export async function labMissing (): Promise<string | false> {
+export function labMissing (): string | false {
   if (process.getuid?.() !== 0) return 'the NAT lab needs root (network namespaces)'
-  for (const [tool, pkg] of [['ip', 'iproute2'], ['iptables', 'iptables']]) {
-    try {
-      await sh(tool, ['-V'])
-    } catch {
-      return `${tool} is not installed (apt-get install ${pkg})`
-    }
-  }
-  return false
+  return missingTool('ip', 'iproute2') || missingTool('iptables', 'iptables')
 }
 
 export class NatLab {

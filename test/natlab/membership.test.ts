@@ -19,14 +19,14 @@ import assert from 'node:assert/strict'
 import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { MiB } from '../helpers/services/data.ts'
-import { missingTool } from '../helpers/services/process.ts'
+import { missingTool } from '../helpers/services/tools.ts'
 import { labMissing } from './lab.ts'
 import { MeshLab, rate } from './mesh-lab.ts'
 import type { Transfer } from './mesh-lab.ts'
 import type { IdView, MemberView, PeerView } from '../../src/control/api.ts'
 import type { NatKind } from './lab.ts'
 
-const missing = await labMissing() || missingTool('curl', ['--version'], 'curl')
+const missing = labMissing() || missingTool('curl', 'curl')
 
 const RELAY = 'relay'
 const ADMIN = 'public'

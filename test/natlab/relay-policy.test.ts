@@ -21,12 +21,12 @@ import { after, before, describe, it } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { MiB } from '../helpers/services/data.ts'
 import { failureCount } from '../helpers/services/mesh.ts'
-import { missingTool } from '../helpers/services/process.ts'
+import { missingTool } from '../helpers/services/tools.ts'
 import { labMissing } from './lab.ts'
 import { MeshLab, rate } from './mesh-lab.ts'
 import type { Transfer } from './mesh-lab.ts'
 
-const missing = await labMissing() || missingTool('curl', ['--version'], 'curl')
+const missing = labMissing() || missingTool('curl', 'curl')
 
 const RELAY = 'relay'
 /**

@@ -8,7 +8,6 @@
  */
 
 import assert from 'node:assert/strict'
-import { existsSync } from 'node:fs'
 import { rm, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { request } from 'node:http'
@@ -18,15 +17,16 @@ import { cliJson, tempDir, waitFor } from '../helpers/daemon.ts'
 import { MiB, deterministicBytes, deterministicSha256 } from '../helpers/services/data.ts'
 import { startHttpService } from '../helpers/services/http.ts'
 import { agentmesh, expose, forward, startTrustedPair } from '../helpers/services/mesh.ts'
-import { describeRun, missingTool, run } from '../helpers/services/process.ts'
+import { describeRun, run } from '../helpers/services/process.ts'
+import { missingTool, toolPath } from '../helpers/services/tools.ts'
 import type { HttpService } from '../helpers/services/http.ts'
 import type { Forward, Pair } from '../helpers/services/mesh.ts'
 import type { Browser, BrowserServer, Page } from 'playwright-core'
 
-const CHROMIUM = '/usr/bin/chromium'
+const CHROMIUM = toolPath('chromium')
 const UPLOADED = 16 * MiB
 const SEED = 'agentmesh dashboard upload'
-const skip = (existsSync(CHROMIUM) ? false : `${CHROMIUM} is not installed (apt-get install chromium)`) || missingTool('curl', ['--version'], 'curl')
+const skip = missingTool('chromium', 'chromium') || missingTool('curl', 'curl')
 
 interface Answer {
   status: number

@@ -10,16 +10,17 @@ import { after, before, describe, it } from 'node:test'
 import { cli, freePort, tempDir, waitFor } from '../helpers/daemon.ts'
 import { MiB, deterministicChunks, deterministicSha256 } from '../helpers/services/data.ts'
 import { expose, forward, startTrustedPair } from '../helpers/services/mesh.ts'
-import { missingTool, run } from '../helpers/services/process.ts'
+import { run } from '../helpers/services/process.ts'
 import { startPrometheus } from '../helpers/services/prometheus.ts'
 import { connectTcp, digestUntilEnd, startTcpServer, writeChunks } from '../helpers/services/tcp.ts'
+import { missingTool } from '../helpers/services/tools.ts'
 import type { Pair } from '../helpers/services/mesh.ts'
 import type { Prometheus } from '../helpers/services/prometheus.ts'
 import type { TcpService } from '../helpers/services/tcp.ts'
 
 const CARRIED = 8 * MiB
 const SEED = 'agentmesh metrics'
-const skip = missingTool('promtool', ['--version'], 'prometheus') || missingTool('prometheus', ['--version'], 'prometheus')
+const skip = missingTool('promtool', 'prometheus') || missingTool('prometheus', 'prometheus')
 
 async function scrape (address: string): Promise<string> {
   const res = await fetch(`http://${address}/metrics`, { signal: AbortSignal.timeout(5_000) })

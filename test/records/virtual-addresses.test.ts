@@ -10,13 +10,14 @@ import { cliJson, TestDaemon } from '../helpers/daemon.ts'
 import { enrol } from '../helpers/membership.ts'
 import { startHttpService } from '../helpers/services/http.ts'
 import { agentmesh } from '../helpers/services/mesh.ts'
-import { describeRun, missingTool, run } from '../helpers/services/process.ts'
+import { describeRun, run } from '../helpers/services/process.ts'
 import { sshMissing, startSshd } from '../helpers/services/sshd.ts'
+import { missingTool } from '../helpers/services/tools.ts'
 import type { HttpService } from '../helpers/services/http.ts'
 import type { Sshd } from '../helpers/services/sshd.ts'
 import type { MapView } from '../../src/control/api.ts'
 
-const skip = sshMissing() || missingTool('curl', ['--version'], 'curl')
+const skip = sshMissing() || missingTool('curl', 'curl')
 
 describe('virtual addresses: map, hosts, unmap', { skip }, () => {
   let admin: TestDaemon, bob: TestDaemon, alice: TestDaemon

@@ -11,13 +11,14 @@ import { tempDir, waitFor } from '../helpers/daemon.ts'
 import { MiB, deterministicChunks, deterministicSha256 } from '../helpers/services/data.ts'
 import { BLOB_BYTES, BLOB_SEED, startHttpService } from '../helpers/services/http.ts'
 import { expose, failureCount, forward, forwardView, serviceView, startTrustedPair } from '../helpers/services/mesh.ts'
-import { describeRun, missingTool, run } from '../helpers/services/process.ts'
+import { describeRun, run } from '../helpers/services/process.ts'
+import { missingTool } from '../helpers/services/tools.ts'
 import type { HttpService } from '../helpers/services/http.ts'
 import type { Forward, Pair } from '../helpers/services/mesh.ts'
 
 const CONCURRENT = 200
 const POST_BYTES = 32 * MiB
-const skip = missingTool('curl', ['--version'], 'curl')
+const skip = missingTool('curl', 'curl')
 
 describe('HTTP through a tunnel, with curl', { skip }, () => {
   let pair: Pair | undefined

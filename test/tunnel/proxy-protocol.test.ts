@@ -20,14 +20,15 @@ import { formatIpv6, virtualIpv6 } from '../../protocols/tunnel/virtual-address.
 import { cliJson, TestDaemon, waitFor } from '../helpers/daemon.ts'
 import { agentmesh, failureCount, forward, forwardView, services, trust } from '../helpers/services/mesh.ts'
 import { NGINX_BODY, nginxMissing, startNginx } from '../helpers/services/nginx.ts'
-import { describeRun, missingTool, run } from '../helpers/services/process.ts'
+import { describeRun, run } from '../helpers/services/process.ts'
 import { roundTrip, startTcpServer } from '../helpers/services/tcp.ts'
+import { missingTool } from '../helpers/services/tools.ts'
 import type { Forward } from '../helpers/services/mesh.ts'
 import type { Nginx, NginxAccess } from '../helpers/services/nginx.ts'
 import type { TcpService } from '../helpers/services/tcp.ts'
 import type { NetworkView } from '../../src/control/api.ts'
 
-const skip = nginxMissing() || missingTool('curl', ['--version'], 'curl')
+const skip = nginxMissing() || missingTool('curl', 'curl')
 
 /** The name and groups A gives B in its trust store: the header's 0xE1 and 0xE2 TLVs. */
 const B_NAME = 'bee'

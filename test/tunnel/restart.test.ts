@@ -56,27 +56,33 @@ describe('tunnels across daemon restarts', () => {
     await Promise.all([...[...daemons].map(async daemon => daemon.destroy()), echo?.close()])
   })
 
-  it('while A is down, connections to the forward are closed promptly and counted as peer_unreachable', async () => {
-    assert.equal(await a.stop(), 0, 'A exits 0 on SIGTERM')
-    daemons.delete(a)
-    await waitFor('B to see A gone', async () => seesA(false))
-    const failuresBefore = (await forwardView(b, fwdPort)).failures.peer_unreachable ?? 0
-    const ending = await watchEnding(fwdPort, Buffer.from('anyone there?'), 20_000)
-    assert.notEqual(ending.how, 'timeout', 'the forward still listens, and closes the connection it cannot carry')
-    assert.equal(ending.bytes, 0)
-    assert.ok(ending.ms < 15_000, `closed within 15 s (took ${ending.ms} ms)`)
-    await waitFor('B to count peer_unreachable', async () => ((await forwardView(b, fwdPort)).failures.peer_unreachable ?? 0) > failuresBefore)
-  })
+  // A goes down in a hook, so that each of these two runs alone too (--test-name-pattern)
+  describe('A stops and comes back', () => {
+    before(async () => {
+      assert.equal(await a.stop(), 0, 'A exits 0 on SIGTERM')
+      daemons.delete(a)
+      await waitFor('B to see A gone', async () => seesA(false))
+    })
 
-  it('once A is back on the same data dir, the untouched forward carries new connections', async () => {
-    a = await TestDaemon.start({ dataDir: a.dataDir, listen: [`/ip4/127.0.0.1/tcp/${aPort}`] })
-    daemons.add(a)
-    assert.equal((await a.id()).peerId, aId, 'A keeps its identity')
-    assert.deepEqual((await services(a)).map(service => [service.name, service.target]), [['echo', echo?.target]], 'A restored its expose')
-    assert.deepEqual((await trusted(a)).map(entry => entry.peerId), [bId], 'A restored its trust')
-    // bounded retries: B re-dials A with backoff, no command from the user
-    await waitFor('an echo through the forward after A restarted', async () => echoes('after restart'), 45_000, 500)
-    for (let i = 0; i < NEW_CONNECTIONS; i++) assert.ok(await echoes(`connection ${i}`), `new connection ${i}`)
+    it('while A is down, connections to the forward are closed promptly and counted as peer_unreachable', async () => {
+      const failuresBefore = (await forwardView(b, fwdPort)).failures.peer_unreachable ?? 0
+      const ending = await watchEnding(fwdPort, Buffer.from('anyone there?'), 20_000)
+      assert.notEqual(ending.how, 'timeout', 'the forward still listens, and closes the connection it cannot carry')
+      assert.equal(ending.bytes, 0)
+      assert.ok(ending.ms < 15_000, `closed within 15 s (took ${ending.ms} ms)`)
+      await waitFor('B to count peer_unreachable', async () => ((await forwardView(b, fwdPort)).failures.peer_unreachable ?? 0) > failuresBefore)
+    })
+
+    it('once A is back on the same data dir, the untouched forward carries new connections', async () => {
+      a = await TestDaemon.start({ dataDir: a.dataDir, listen: [`/ip4/127.0.0.1/tcp/${aPort}`] })
+      daemons.add(a)
+      assert.equal((await a.id()).peerId, aId, 'A keeps its identity')
+      assert.deepEqual((await services(a)).map(service => [service.name, service.target]), [['echo', echo?.target]], 'A restored its expose')
+      assert.deepEqual((await trusted(a)).map(entry => entry.peerId), [bId], 'A restored its trust')
+      // bounded retries: B re-dials A with backoff, no command from the user
+      await waitFor('an echo through the forward after A restarted', async () => echoes('after restart'), 45_000, 500)
+      for (let i = 0; i < NEW_CONNECTIONS; i++) assert.ok(await echoes(`connection ${i}`), `new connection ${i}`)
+    })
   })
 
   it('B restarted on its data dir restores its forward and its trust', async () => {

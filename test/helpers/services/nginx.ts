@@ -15,28 +15,21 @@
 
 import { spawn, spawnSync } from 'node:child_process'
 import { once } from 'node:events'
-import { existsSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { connect } from 'node:net'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort, tempDir } from '../daemon.ts'
+import { missingTool, toolPath } from './tools.ts'
 import type { ChildProcess } from 'node:child_process'
-
-const NGINX_CANDIDATES = ['/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx']
 
 /** What nginx answers to every request. */
 export const NGINX_BODY = 'agentmesh nginx\n'
 
-/** The nginx binary, or undefined. */
-export function nginxPath (): string | undefined {
-  return NGINX_CANDIDATES.find(path => existsSync(path))
-}
-
 /** Why the nginx tests cannot run here, or false when they can. */
 export function nginxMissing (): string | false {
-  const nginx = nginxPath()
-  if (nginx == null) return 'nginx is not installed (apt-get install nginx)'
+  const nginx = toolPath('nginx')
+  if (nginx == null) return missingTool('nginx', 'nginx')
   const version = spawnSync(nginx, ['-v'], { encoding: 'utf8', timeout: 10_000 })
   if (version.error !== undefined || version.status !== 0) return `${nginx} -v failed: ${version.error?.message ?? version.stderr.trim()}`
   return false
@@ -94,7 +87,7 @@ export function parseAccessLine (line: string): NginxAccess {
 }
 
 export async function startNginx (): Promise<Nginx> {
-  const nginx = nginxPath()
+  const nginx = toolPath('nginx')
   if (nginx == null) throw new Error('nginx is not installed')
   const dir = await tempDir('agentmesh-nginx-')
   const [port, plainPort] = [await freePort(), await freePort()]

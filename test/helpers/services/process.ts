@@ -1,6 +1,6 @@
 /** Running the real clients (curl, ssh, scp): bounded in time, killed by pid, never left behind. */
 
-import { spawn, spawnSync } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { Digest } from './data.ts'
 
 export interface RunResult {
@@ -60,12 +60,6 @@ export async function run (command: string, args: string[], options: RunOptions)
       })
     })
   })
-}
-
-/** The reason to skip a test when `command` cannot be run, or false when it can. */
-export function missingTool (command: string, args: string[], aptPackage: string): string | false {
-  const result = spawnSync(command, args, { stdio: 'ignore', timeout: 10_000 })
-  return result.error === undefined ? false : `${command} is not installed (apt-get install ${aptPackage})`
 }
 
 /** A one-line summary of a failed run for assertion messages. */

@@ -14,22 +14,13 @@ import { userInfo } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort, tempDir } from '../daemon.ts'
+import { missingTool, toolPath } from './tools.ts'
 import type { ChildProcess } from 'node:child_process'
-
-const SSHD_CANDIDATES = ['/usr/sbin/sshd', '/usr/local/sbin/sshd']
-
-/** The sshd binary (it must be run by absolute path), or undefined. */
-export function sshdPath (): string | undefined {
-  return SSHD_CANDIDATES.find(path => existsSync(path))
-}
 
 /** Why the SSH tests cannot run here, or false when they can. */
 export function sshMissing (): string | false {
-  if (sshdPath() == null) return 'sshd is not installed (apt-get install openssh-server)'
-  for (const tool of ['ssh', 'scp', 'ssh-keygen']) {
-    if (spawnSync(tool, ['-V'], { stdio: 'ignore' }).error !== undefined) return `${tool} is not installed (apt-get install openssh-client)`
-  }
-  return false
+  return missingTool('sshd', 'openssh-server') || missingTool('ssh', 'openssh-client') ||
+    missingTool('scp', 'openssh-client') || missingTool('ssh-keygen', 'openssh-client')
 }
 
 export interface Sshd {
@@ -48,7 +39,8 @@ export interface Sshd {
 }
 
 export async function startSshd (): Promise<Sshd> {
-  const sshd = sshdPath()
+  // sshd must be run by absolute path
+  const sshd = toolPath('sshd')
   if (sshd == null) throw new Error('sshd is not installed')
   const dir = await tempDir('agentmesh-sshd-')
   const hostKey = join(dir, 'ssh_host_ed25519_key')
