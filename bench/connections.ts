@@ -24,11 +24,8 @@
  * through the proxy.
  */
 
-import { spawnSync } from 'node:child_process'
-import { readFile, rm } from 'node:fs/promises'
 import { createSecureServer } from 'node:http2'
-import { join } from 'node:path'
-import { freePort, tempDir, waitFor } from '../test/helpers/daemon.ts'
+import { freePort, waitFor } from '../test/helpers/daemon.ts'
 import { agentmesh, expose, forward, trust } from '../test/helpers/services/mesh.ts'
 import { startEchoServer } from '../test/helpers/services/tcp.ts'
 import { connectionRate } from './lib/connection-rate.ts'
@@ -36,6 +33,7 @@ import { hrtimeUs, profiledMeshPair, writeProfileReport } from './lib/cpu-profil
 import { DelayProxy } from './lib/delay-proxy.ts'
 import { nebulaHosts } from './lib/nebula.ts'
 import { firstByteMs, http2FirstByteMs } from './lib/first-byte.ts'
+import { selfSignedCertificate } from './lib/certificate.ts'
 import { runPart } from './lib/part.ts'
 import { connectedPeers, cpuSecondsOf, daemon, meshPair, progress, sshd, sshForward } from './lib/setup.ts'
 import { latencySummary, median, rotate, round } from './lib/stats.ts'
@@ -75,16 +73,6 @@ const ANALYTIC_ROUND_TRIPS = {
   agentmeshCold: { count: 4, why: 'TCP handshake; multistream-select of /noise; noise XX messages 1-2 (message 3 leaves with the first stream frame; the muxer is chosen inside the handshake); then the tunnel stream as warm (1)' },
   http2TlsCold: { count: 3, why: 'TCP handshake; TLS 1.3 ClientHello to server Finished; client Finished with the HTTP/2 preface and request, response back' }
 } as const
-
-/** A throwaway self-signed certificate for 127.0.0.1 (openssl). */
-async function certificate (scope: Scope): Promise<{ key: string, cert: string }> {
-  const dir = await tempDir('agentmesh-bench-tls-')
-  scope.defer(async () => rm(dir, { recursive: true, force: true }))
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { encoding: 'utf8', timeout: 20_000 })
-  if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`)
-  return { key: await readFile(join(dir, 'key.pem'), 'utf8'), cert: await readFile(join(dir, 'cert.pem'), 'utf8') }
-}
 
 /** An HTTP/2-over-TLS server on 127.0.0.1 answering every request with a 1-byte body. */
 async function http2Server (scope: Scope, tls: { key: string, cert: string }): Promise<number> {
@@ -186,7 +174,7 @@ await runPart(async scope => {
   }
 
   // 3. round trips through the delay link
-  const tls = await certificate(scope)
+  const tls = await selfSignedCertificate(scope)
   const meshListenPort = await freePort()
   const proxies = {
     direct: await DelayProxy.start(echo.port),

@@ -14,10 +14,8 @@
  * daemon would.
  */
 
-import { spawnSync } from 'node:child_process'
-import { readFile, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
 import { connect as netConnect, createServer } from 'node:net'
-import { join } from 'node:path'
 import { Duplex } from 'node:stream'
 import { connect as tlsConnect, TLSSocket } from 'node:tls'
 import { generateKeyPair } from '@libp2p/crypto/keys'
@@ -26,6 +24,7 @@ import { execWithDaemonFlags } from '../src/daemon/v8-flags.ts'
 import { createLogger } from '../src/log/logger.ts'
 import { createMeshNode } from '../src/node/create-node.ts'
 import { tempDir } from '../test/helpers/daemon.ts'
+import { selfSignedCertificate } from './lib/certificate.ts'
 import { runPart } from './lib/part.ts'
 import { progress } from './lib/setup.ts'
 import { median, rotate, round } from './lib/stats.ts'
@@ -113,16 +112,6 @@ async function tlsMBps (credentials: { key: string, cert: string }, wrapped: boo
   }
 }
 
-/** A throwaway self-signed certificate (openssl). */
-async function certificate (scope: Scope): Promise<{ key: string, cert: string }> {
-  const dir = await tempDir('agentmesh-bench-tls-')
-  scope.defer(async () => rm(dir, { recursive: true, force: true }))
-  const made = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-    '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-subj', '/CN=127.0.0.1'], { encoding: 'utf8', timeout: 20_000 })
-  if (made.status !== 0) throw new Error(`openssl failed: ${made.stderr}`)
-  return { key: await readFile(join(dir, 'key.pem'), 'utf8'), cert: await readFile(join(dir, 'cert.pem'), 'utf8') }
-}
-
 await runPart(async scope => {
   const stream: Record<string, number[]> = { noise: [], tls: [] }
   for (let round = 0; round < ROUNDS; round++) {
@@ -132,7 +121,7 @@ await runPart(async scope => {
       progress('encryption', `round ${round + 1}/${ROUNDS}, one stream over ${encryption}: ${value.toFixed(0)} MB/s`)
     }
   }
-  const credentials = await certificate(scope)
+  const credentials = await selfSignedCertificate(scope)
   const tls: Record<string, number[]> = { socket: [], jsDuplex: [] }
   for (let round = 0; round < ROUNDS; round++) {
     for (const wrapped of rotate([false, true], round)) {
