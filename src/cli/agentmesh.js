@@ -9,4 +9,6 @@ import { enableCompileCache } from 'node:module'
 import { join } from 'node:path'
 
 enableCompileCache(process.env.AGENTMESH_COMPILE_CACHE ?? join(import.meta.dirname, '..', '..', 'node_modules', '.cache', 'agentmesh'))
+// the daemon re-executes itself with its V8 flags before it loads anything else
+if (process.argv[2] === 'start') (await import('../daemon/v8-flags.ts')).execWithDaemonFlags()
 await import('./main.ts')

@@ -1,4 +1,3 @@
-import { execWithDaemonFlags } from '../daemon/v8-flags.ts'
 import type { Command } from './command.ts'
 
 export const startCommand: Command = {
@@ -36,7 +35,6 @@ export const startCommand: Command = {
     webhook: { type: 'string' }
   },
   async run ({ values, dataDir }) {
-    execWithDaemonFlags()
     // loaded here so that the client commands do not pay for libp2p
     const { runDaemon } = await import('../daemon/run.ts')
     await runDaemon({
