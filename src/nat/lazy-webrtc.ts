@@ -47,11 +47,13 @@ class LazyWebRTC implements LoadedTransport {
   }
 
   async stop (): Promise<void> {
-    if (this.transport == null) {
+    // a transport that failed to load was reported to whoever needed it; this stand-in's handler is still the registered one
+    const transport = await this.transport?.catch(() => undefined)
+    if (transport == null) {
       await this.components.registrar.unhandle(WEBRTC_SIGNALING_PROTOCOL)
       return
     }
-    await (await this.transport).stop()
+    await transport.stop()
   }
 
   async dial (ma: Multiaddr, options: DialTransportOptions): Promise<Connection> {
