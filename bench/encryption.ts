@@ -14,22 +14,18 @@
  * daemon would.
  */
 
-import { rm } from 'node:fs/promises'
 import { connect as netConnect, createServer } from 'node:net'
 import { Duplex } from 'node:stream'
 import { connect as tlsConnect, TLSSocket } from 'node:tls'
-import { generateKeyPair } from '@libp2p/crypto/keys'
-import { loadConfig } from '../src/config/load.ts'
 import { execWithDaemonFlags } from '../src/daemon/v8-flags.ts'
-import { createLogger } from '../src/log/logger.ts'
-import { createMeshNode } from '../src/node/create-node.ts'
-import { tempDir } from '../test/helpers/daemon.ts'
 import { selfSignedCertificate } from './lib/certificate.ts'
+import { startInProcessNode } from '../test/helpers/mesh-node.ts'
 import { runPart } from './lib/part.ts'
 import { progress } from './lib/setup.ts'
 import { median, rotate, round } from './lib/stats.ts'
 import type { Scope } from './lib/setup.ts'
 import type { Config } from '../src/config/schema.ts'
+import type { InProcessNode } from '../test/helpers/mesh-node.ts'
 import type { Socket } from 'node:net'
 
 execWithDaemonFlags()
@@ -43,14 +39,10 @@ const ENCRYPTIONS = ['noise', 'tls'] as const
 
 /** MB/s of one stream from a node to another, both with only `encryption`. */
 async function streamMBps (scope: Scope, encryption: Config['connections']['encryption'][number]): Promise<number> {
-  const node = async (): Promise<Awaited<ReturnType<typeof createMeshNode>>> => {
-    const dataDir = await tempDir('agentmesh-bench-')
-    scope.defer(async () => rm(dataDir, { recursive: true, force: true }))
-    const config = await loadConfig({ dataDir, env: {}, flags: { listen: ['/ip4/127.0.0.1/tcp/0'], dht: { mode: 'client' }, connections: { encryption: [encryption] } } })
-    const created = await createMeshNode(config, await generateKeyPair('Ed25519'), { isTrusted: () => true, log: createLogger({ level: 'silent', format: 'json' }) })
-    await created.start()
-    scope.defer(async () => created.stop())
-    return created
+  const node = async (): Promise<InProcessNode['node']> => {
+    const started = await startInProcessNode(() => true, undefined, { AGENTMESH_CONNECTIONS_ENCRYPTION: encryption })
+    scope.defer(async () => started.stop())
+    return started.node
   }
   const [receiver, sender] = [await node(), await node()]
   const received = Promise.withResolvers<void>()

@@ -18,11 +18,11 @@ export interface InProcessNode {
  * A mesh node in the test's own process, composed as the daemon composes it
  * (createMeshNode) but with none of the daemon's protocol handlers: listening on
  * 127.0.0.1, a DHT client, with a fresh data directory and a fresh identity unless
- * `privateKey` is given.
+ * `privateKey` is given; `env` sets configuration as a user's AGENTMESH_* variables do.
  */
-export async function startInProcessNode (isTrusted: IsTrusted, privateKey?: PrivateKey): Promise<InProcessNode> {
+export async function startInProcessNode (isTrusted: IsTrusted, privateKey?: PrivateKey, env: NodeJS.ProcessEnv = {}): Promise<InProcessNode> {
   const dataDir = await tempDir()
-  const config = await loadConfig({ dataDir, env: {}, flags: { listen: ['/ip4/127.0.0.1/tcp/0'], dht: { mode: 'client' } } })
+  const config = await loadConfig({ dataDir, env, flags: { listen: ['/ip4/127.0.0.1/tcp/0'], dht: { mode: 'client' } } })
   const node = await createMeshNode(config, privateKey ?? await generateKeyPair('Ed25519'), { isTrusted, log: createLogger({ level: 'silent', format: 'json' }) })
   await node.start()
   return {

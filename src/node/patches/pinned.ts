@@ -38,8 +38,19 @@ export function assertMethod (patch: string, target: object, name: string, where
   }
 }
 
-/** The version in the package.json of the package `pkg` resolves to from here. */
+const installed = new Map<string, string>()
+
+/** The version in the package.json of the package `pkg` resolves to from here (read once: several patches ask at start). */
 function installedVersion (pkg: string): string {
+  let version = installed.get(pkg)
+  if (version == null) {
+    version = readInstalledVersion(pkg)
+    installed.set(pkg, version)
+  }
+  return version
+}
+
+function readInstalledVersion (pkg: string): string {
   let dir = dirname(fileURLToPath(import.meta.resolve(pkg)))
   for (;;) {
     try {

@@ -4,10 +4,9 @@ import { readFile } from 'node:fs/promises'
 
 /** VmRSS of `pid` in bytes. */
 export async function rssBytes (pid: number): Promise<number> {
-  const status = await readFile(`/proc/${pid}/status`, 'utf8')
-  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(status)
-  if (match == null) throw new Error(`no VmRSS line in /proc/${pid}/status`)
-  return Number(match[1]) * 1024
+  const { rss } = await rssPartsKiB(pid)
+  if (Number.isNaN(rss)) throw new Error(`no VmRSS line in /proc/${pid}/status`)
+  return rss * 1024
 }
 
 /** The parts of `pid`'s RSS in KiB: anonymous (its own heap and allocations) and file-backed (mapped files: mostly the node binary's pages, shared with every other node process). */
